@@ -1,0 +1,16 @@
+"""The JSON API at /api/v1: one NinjaAPI, one router per domain."""
+from ninja import NinjaAPI
+
+from entraide.accounts.api import router as accounts_router
+from entraide.core.api import install_error_handlers
+from entraide.places.api import router as places_router
+
+api = NinjaAPI(
+    title="Entraide API",
+    version="1",
+    description="Neighbourhood mutual aid. Errors answer {code, message, fields}.",
+    urls_namespace="api",
+)
+install_error_handlers(api)
+api.add_router("/", accounts_router)
+api.add_router("/", places_router)

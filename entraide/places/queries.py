@@ -1,0 +1,63 @@
+"""Reads on places shared by pages, API and other apps."""
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from entraide.core.errors import NotFound
+
+from . import geo
+from .models import Neighbourhood
+
+
+def locate(lat: float, lon: float) -> Neighbourhood | None:
+    """The neighbourhood containing a point, or None when no neighbourhood covers it yet."""
+    neighbourhood_id = geo.get_index().locate(lat, lon)
+    if neighbourhood_id is None:
+        return None
+    return Neighbourhood.objects.select_related("city").filter(id=neighbourhood_id).first()
+
+
+def readable_neighbourhood_ids(member) -> list[int]:
+    """Home plus the nearby neighbourhoods the member chose to read (DESIGN.md, the one access rule)."""
+    if member is None or member.neighbourhood_id is None:
+        return []
+    chosen = member.reads_nearby.filter(nearby=member.neighbourhood_id).values_list("id", flat=True)
+    return [member.neighbourhood_id, *chosen]
+
+
+def visible_neighbourhood_ids(member) -> list[int]:
+    """Home plus every neighbour of home: whose name and outline a member may look at (to choose what to read)."""
+    if member is None or member.neighbourhood_id is None:
+        return []
+    nearby = Neighbourhood.nearby.through.objects.filter(from_neighbourhood_id=member.neighbourhood_id)
+    return [member.neighbourhood_id, *nearby.values_list("to_neighbourhood_id", flat=True)]
+
+
+def neighbourhoods_with_counts() -> QuerySet[Neighbourhood]:
+    return Neighbourhood.objects.select_related("city").annotate(
+        member_count=Count("members", filter=Q(members__user__is_active=True), distinct=True)
+    )
+
+
+def neighbourhood_for_member(member, neighbourhood_id: int) -> Neighbourhood:
+    """A neighbourhood the member may look at, with its member count; 404 for any other so existence does not leak."""
+    neighbourhood = neighbourhoods_with_counts().filter(id=neighbourhood_id, id__in=visible_neighbourhood_ids(member)).first()
+    if neighbourhood is None:
+        raise NotFound()
+    return neighbourhood
+
+
+def nearby_of(neighbourhood: Neighbourhood) -> list[Neighbourhood]:
+    return list(neighbourhood.nearby.select_related("city").order_by("name"))
+
+
+def outlines_feature_collection(tolerance_deg: float = 0.0001) -> dict:
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    features = []
+    for n in Neighbourhood.objects.select_related("city").only("id", "name", "geometry", "city__name"):
+        simplified = shapely.simplify(shape(n.geometry), tolerance_deg, preserve_topology=True)
+        features.append({"type": "Feature", "geometry": mapping(simplified),
+                         "properties": {"id": n.id, "name": n.name, "city": n.city.name}})
+    return {"type": "FeatureCollection", "features": features}
