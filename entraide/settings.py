@@ -34,9 +34,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "ninja",  # so the API docs page uses the bundled Swagger UI, not a CDN
     "entraide.core",
     "entraide.places",
     "entraide.accounts",
+    "entraide.feed",
 ]
 
 MIDDLEWARE = [

@@ -105,6 +105,7 @@ def do_issue_token(*, email: str, password: str, ip: str = "") -> str:
 @transaction.atomic
 def do_update_profile(member: Member, *, display_name: str | None = None, language: str | None = None,
                       reads_nearby: list[int] | None = None) -> Member:
+    ratelimit.hit("profile", str(member.id), limit=30, window_s=60)
     if display_name is not None:
         display_name = " ".join(display_name.split())
         if not display_name:
@@ -130,6 +131,7 @@ def do_update_profile(member: Member, *, display_name: str | None = None, langua
 @transaction.atomic
 def do_move_home(member: Member, *, address: str | None = None, lat: float | None = None, lon: float | None = None) -> Member:
     """A new home may be a new neighbourhood: verification starts again there."""
+    ratelimit.hit("move", str(member.id), limit=5, window_s=3600)
     home = resolve_home(address=address, lat=lat, lon=lon)
     blurred = geo.blur(home.lat, home.lon)
     moved = home.neighbourhood.id != member.neighbourhood_id

@@ -54,7 +54,10 @@ class NeighbourhoodIndex:
 
     def _rasterise(self) -> np.ndarray:
         grid = np.full((self.ny, self.nx), OUTSIDE, dtype=np.int32)
-        for index, geometry in enumerate(self.geometries):
+        # Painted from the last polygon to the first so that, where polygons overlap, the first one wins,
+        # as it does in the exact tests below: the answer must not depend on which path a point takes.
+        for index in range(len(self.geometries) - 1, -1, -1):
+            geometry = self.geometries[index]
             gx0, gy0, gx1, gy1 = geometry.bounds
             ix0, iy0 = self._cell_of(gx0, gy0)
             ix1, iy1 = self._cell_of(gx1, gy1)
@@ -96,11 +99,13 @@ class NeighbourhoodIndex:
         return self._exact(lat, lon)
 
     def _exact(self, lat: float, lon: float) -> int | None:
-        for index in self.tree.query(shapely.Point(lon, lat)):
+        point = shapely.Point(lon, lat)
+        # The tree answers in its own order; sorting makes overlapping polygons resolve to the first one.
+        for index in sorted(self.tree.query(point).tolist()):
             if shapely.contains_xy(self.geometries[index], lon, lat):
                 return self._id_list[index]
         # A point exactly on a shared border belongs to the first neighbourhood that touches it.
-        hits = self.tree.query(shapely.Point(lon, lat), predicate="intersects")
+        hits = self.tree.query(point, predicate="intersects")
         return self._id_list[int(hits.min())] if len(hits) else None
 
     def locate_many(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
@@ -118,12 +123,24 @@ class NeighbourhoodIndex:
         if len(mixed):
             labels[mixed] = OUTSIDE
             points = shapely.points(lons[mixed], lats[mixed])
-            point_idx, geom_idx = self.tree.query(points, predicate="within")
-            labels[mixed[point_idx]] = geom_idx
+            labels[mixed] = _first_hit(self.tree.query(points, predicate="within"), len(mixed))
+            # Same rule as `locate` for a point exactly on a border: the first neighbourhood touching it.
+            missed = np.flatnonzero(labels[mixed] == OUTSIDE)
+            if len(missed):
+                hits = _first_hit(self.tree.query(points[missed], predicate="intersects"), len(missed))
+                labels[mixed[missed]] = hits
         result = np.full(lats.shape, -1, dtype=np.int64)
         found = labels >= 0
         result[found] = self.ids[labels[found]]
         return result
+
+
+def _first_hit(pairs: np.ndarray, count: int) -> np.ndarray:
+    """For each of `count` points, the lowest polygon position among the (point, polygon) pairs, or OUTSIDE."""
+    best = np.full(count, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, pairs[0], pairs[1])
+    best[best == np.iinfo(np.int64).max] = OUTSIDE
+    return best
 
 
 _lock = threading.Lock()

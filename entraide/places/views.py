@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.gzip import gzip_page
 
 from entraide.accounts.forms import WaitlistForm
 from entraide.accounts.permissions import can_act
@@ -79,6 +80,7 @@ def waitlist(request):
     return render(request, "places/waitlist.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@gzip_page
 def outlines(request):
     """Simplified outlines of every neighbourhood (public facts) so the sign-up map is usable without tiles."""
     from django.core.cache import cache

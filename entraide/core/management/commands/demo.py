@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from entraide.places.models import Neighbourhood, PostcodeArea, Street
 
@@ -56,20 +57,24 @@ class Command(BaseCommand):
             call_command("serve", **serve)
 
     def _members(self) -> None:
-        from entraide.accounts.actions import create_member, do_operator_verify
-        from entraide.accounts.home import resolve_home
-        from allauth.account.models import EmailAddress
-
         User = get_user_model()
         for email, name, address, state, staff in DEMO_MEMBERS:
-            if User.objects.filter(email=email).exists():
-                continue
-            user = User.objects.create_user(username=email, email=email, password=DEMO_PASSWORD,
-                                            is_staff=staff, is_superuser=staff)
-            EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
-            member = create_member(user, display_name=name, home=resolve_home(address=address))
-            if state == "verified":
-                do_operator_verify(member)
+            if not User.objects.filter(email=email).exists():
+                with transaction.atomic():
+                    self._member(User, email, name, address, state == "verified", staff)
+
+    def _member(self, User, email: str, name: str, address: str, verified: bool, staff: bool) -> None:
+        from allauth.account.models import EmailAddress
+
+        from entraide.accounts.actions import create_member, do_operator_verify
+        from entraide.accounts.home import resolve_home
+
+        user = User.objects.create_user(username=email, email=email, password=DEMO_PASSWORD,
+                                        is_staff=staff, is_superuser=staff)
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+        member = create_member(user, display_name=name, home=resolve_home(address=address))
+        if verified:
+            do_operator_verify(member)
 
     def _print_logins(self) -> None:
         self.stdout.write("")

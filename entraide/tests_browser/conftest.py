@@ -1,0 +1,94 @@
+"""Browser fixtures: Debian's chromium driven by Playwright (sync API) against pytest-django's live server.
+
+Every test here is marked ``browser``. The browser is started once per test process (one per xdist worker); each
+test gets a fresh context (cookies, storage) so journeys never leak into each other.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls from "async" code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 10_000
+# What a person's browser sends; the UI language is pinned so assertions don't depend on translations in progress.
+ENGLISH = {"Accept-Language": "en"}
+
+
+def _chromium_path() -> str | None:
+    path = os.environ.get("ENTRAIDE_CHROMIUM") or "/usr/bin/chromium"
+    return path if os.path.exists(path) else shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium_path()
+    if not executable:
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(live_server, transactional_db):
+    """Base URL of the live server (the server thread and the test share the transactional test database)."""
+    return live_server.url
+
+
+class PageErrors:
+    """Uncaught script errors and console errors of every page opened in a context."""
+
+    def __init__(self):
+        self.errors: list[str] = []
+
+    def watch(self, page):
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+
+
+@pytest.fixture
+def new_context(browser, site):
+    """Factory of fresh browser contexts (``new_context(java_script_enabled=False)``), closed after the test.
+
+    Pages opened in these contexts must not raise script errors; that is checked when the test ends.
+    """
+    contexts, errors = [], PageErrors()
+
+    def make(**options):
+        options.setdefault("base_url", site)
+        options.setdefault("extra_http_headers", ENGLISH)
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(**options)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.on("page", errors.watch)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors.errors, "script errors in the browser:\n" + "\n".join(errors.errors)
+
+
+@pytest.fixture
+def page(new_context):
+    """A page with JavaScript on, in English."""
+    return new_context().new_page()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
