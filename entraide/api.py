@@ -3,6 +3,8 @@ from ninja import NinjaAPI
 
 from entraide.accounts.api import router as accounts_router
 from entraide.core.api import install_error_handlers
+from entraide.feed.api import router as feed_router
+from entraide.feed.search_api import router as search_router
 from entraide.places.api import router as places_router
 
 api = NinjaAPI(
@@ -14,3 +16,5 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", accounts_router)
 api.add_router("/", places_router)
+api.add_router("/", feed_router)
+api.add_router("/", search_router)

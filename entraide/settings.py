@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "entraide.core.context_processors.entraide",
+                "entraide.feed.context_processors.crises",
             ],
         },
     },

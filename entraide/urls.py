@@ -17,6 +17,7 @@ urlpatterns = [
     path("verify/", account_views.verify, name="verify"),
     path("me/invitations/", account_views.invitations, name="invitations"),
     path("operators/letters/<int:neighbourhood_id>/", account_views.letters, name="letters"),
+    path("", include("entraide.feed.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -27,7 +27,7 @@ def letters_pdf(letters: list[Letter], *, site_url: str) -> bytes:
                 pdf.drawString(110 * mm, y, line.strip())
                 y -= 5 * mm
             pdf.setFont("Helvetica-Bold", 14)
-            pdf.drawString(20 * mm, height - 100 * mm, _("Welcome to Entraide, %(name)s") % {"name": member.neighbourhood.name})
+            pdf.drawString(20 * mm, height - 100 * mm, _("Welcome to Entraide, %(name)s") % {"name": member.display_name})
             pdf.setFont("Helvetica", 11)
             text = pdf.beginText(20 * mm, height - 115 * mm)
             for line in [

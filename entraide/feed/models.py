@@ -160,3 +160,6 @@ class SearchLog(models.Model):
     class Meta:
         indexes = [models.Index(fields=["neighbourhood", "created_at"], name="searchlog_n"),
                    models.Index(fields=["city", "created_at"], name="searchlog_city")]
+
+
+from .search_models import SearchDoc  # noqa: E402,F401

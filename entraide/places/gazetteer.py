@@ -17,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import transaction
-from django.db.models import Avg, Count, OuterRef, Subquery
+from django.db import connection, transaction
+from django.db.models import Avg, Count, Model, OuterRef, Subquery
 
 from entraide.core.errors import EntraideError
 
@@ -203,15 +203,40 @@ def _write_batch(batch: list[tuple[Any, ...]], street_ids: dict[str, int], resul
             new[item[0]] = item
     if new:
         result.streets_created += _resolve_streets(new, street_ids)
-    # One statement cannot touch the same row twice (PostgreSQL ON CONFLICT): the last row of a duplicate wins.
-    addresses: dict[tuple[int, int, str], Address] = {}
+    rows = {}
     for key, _name, _pc, _insee, _city, number, rep, lat, lon, ban_id in batch:
-        street_id = street_ids[key]
-        addresses[(street_id, number, rep)] = Address(street_id=street_id, number=number, rep=rep, lat=lat, lon=lon,
-                                                      ban_id=ban_id)
-    Address.objects.bulk_create(addresses.values(), update_conflicts=True, unique_fields=["street", "number", "rep"],
-                                update_fields=["lat", "lon", "ban_id"])
-    result.addresses += len(addresses)
+        rows[(street_ids[key], number, rep)] = (street_ids[key], number, rep, lat, lon, ban_id)
+    _upsert(Address, _ADDRESS_COLUMNS, ("street_id", "number", "rep"), list(rows.values()))
+    result.addresses += len(rows)
+
+
+_ADDRESS_COLUMNS = ("street_id", "number", "rep", "lat", "lon", "ban_id")
+_AREA_COLUMNS = ("country", "postcode", "place_name", "place_norm", "admin_name", "lat", "lon", "accuracy")
+
+
+def _upsert(model: type[Model], columns: tuple[str, ...], unique: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert or refresh rows with plain SQL: in the hot loops the ORM's bulk_create spends most of its time
+    building model instances. ``ON CONFLICT ... DO UPDATE`` reads the same on SQLite (3.24+) and PostgreSQL, the
+    two supported databases; rows must be unique on ``unique`` (PostgreSQL refuses to update a row twice).
+    """
+    q = connection.ops.quote_name
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in columns if c not in unique)
+    head = f"INSERT INTO {q(model._meta.db_table)} ({', '.join(map(q, columns))}) "
+    tail = f" ON CONFLICT ({', '.join(map(q, unique))}) DO UPDATE SET {updates}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array per column keeps the statement tiny however many rows it carries.
+            types = [model._meta.get_field(c).db_type(connection) for c in columns]
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            for start in range(0, len(rows), 5000):
+                chunk = rows[start:start + 5000]
+                cursor.execute(f"{head}SELECT * FROM unnest({arrays}){tail}", [list(col) for col in zip(*chunk)])
+            return
+        values = f"({', '.join(['%s'] * len(columns))})"
+        per_statement = 999 // len(columns)  # SQLite's historical limit on parameters
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            cursor.execute(f"{head}VALUES {', '.join([values] * len(chunk))}{tail}", [v for row in chunk for v in row])
 
 
 def _existing_streets(keys: list[str]) -> dict[str, int]:
@@ -270,7 +295,7 @@ def import_postcodes(path: Source, *, country: str = "FR", progress: Progress | 
     per (country, postcode, place), the most accurate. Business-only codes (CEDEX, SP...) are skipped.
     """
     problems = _Problems()
-    best: dict[tuple[str, str, str], PostcodeArea] = {}
+    best: dict[tuple[str, str, str], tuple[Any, ...]] = {}  # rows in _AREA_COLUMNS order
     country = country.upper()
     with _open_text(path) as handle:
         reader = csv.reader(handle, delimiter=",")
@@ -295,27 +320,25 @@ def import_postcodes(path: Source, *, country: str = "FR", progress: Progress | 
             except ValueError as exc:
                 problems.add(line, str(exc))
                 continue
-            key = (country, postcode, area.place_norm)
+            key = area[:2] + area[3:4]
             kept = best.get(key)
-            if kept is None or (area.accuracy or 0) > (kept.accuracy or 0):
+            if kept is None or (area[-1] or 0) > (kept[-1] or 0):
                 best[key] = area
         if progress and read % 5000:
             progress(read % 5000)
     if problems.count and not keep_good_rows:
         raise problems.error()
     with transaction.atomic():
-        PostcodeArea.objects.bulk_create(
-            best.values(), batch_size=2000, update_conflicts=True, unique_fields=["country", "postcode", "place_norm"],
-            update_fields=["place_name", "admin_name", "lat", "lon", "accuracy"])
+        _upsert(PostcodeArea, _AREA_COLUMNS, ("country", "postcode", "place_norm"), list(best.values()))
     return len(best)
 
 
 def _postcode_area(row: list[str], col: dict[str, int], country: str, postcode: str,
-                   admin_at: int | None, accuracy_at: int | None) -> PostcodeArea:
+                   admin_at: int | None, accuracy_at: int | None) -> tuple[Any, ...]:
     if not postcode or len(postcode) > 10:
         raise ValueError(f"postal_code '{postcode}' is not a postcode")
     place_name = " ".join(row[col["place_name"]].split())
-    place_norm = normalize_city(place_name)
+    place_norm = _city_norm(place_name)[:200]
     if not place_norm:
         raise ValueError("place_name is empty")
     lat = _coordinate(row, col["latitude"], "latitude", 90)
@@ -330,5 +353,4 @@ def _postcode_area(row: list[str], col: dict[str, int], country: str, postcode: 
         if not 0 <= accuracy <= 100:
             raise ValueError(f"accuracy '{raw}' is out of range")
     admin = " ".join(row[admin_at].split()) if admin_at is not None and admin_at < len(row) else ""
-    return PostcodeArea(country=country, postcode=postcode, place_name=place_name[:200], place_norm=place_norm[:200],
-                        admin_name=admin[:200], lat=lat, lon=lon, accuracy=accuracy)
+    return (country, postcode, place_name[:200], place_norm, admin[:200], lat, lon, accuracy)

@@ -94,8 +94,13 @@ def _offline(parsed: ParsedAddress, limit: int) -> list[Candidate]:
     words = list(parsed.words or parsed.lead)
     lead = list(parsed.lead if parsed.words else ())
     phrases = _city_phrases(words, lead)
-    wanted_areas = Q(place_norm__in=phrases) | Q(postcode=parsed.postcode) if parsed.postcode else Q(place_norm__in=phrases)
-    areas = list(PostcodeArea.objects.filter(wanted_areas, country="FR")) if phrases or parsed.postcode else []
+    areas: list[PostcodeArea] = []
+    if phrases or parsed.postcode:
+        wanted = Q(place_norm__in=phrases)
+        if parsed.postcode:
+            wanted |= Q(postcode=parsed.postcode)
+        # Country is checked in Python: in SQL it makes SQLite scan the (country, ...) unique index instead.
+        areas = [a for a in PostcodeArea.objects.filter(wanted) if a.country == "FR"]
     named = [a for a in areas if a.place_norm in phrases]
     streets = _candidate_streets(words, parsed.postcode, {a.postcode for a in named})
     scored = []
@@ -137,7 +142,7 @@ def _candidate_streets(words: list[str], postcode: str, city_postcodes: set[str]
     # One range query per word prefix finds the word itself and its misspellings (after the third letter).
     condition = Q()
     for token in wanted:
-        if token.isdigit() or len(token) < 4:
+        if token.isdigit() or len(token) < 3:
             condition |= Q(token=token)
         else:
             prefix = token[:3]
@@ -147,7 +152,7 @@ def _candidate_streets(words: list[str], postcode: str, city_postcodes: set[str]
     for token in wanted:
         if token in known:
             tokens.add(token)
-        elif not token.isdigit() and len(token) >= 4:
+        elif not token.isdigit() and len(token) >= 3:
             close = [(SequenceMatcher(None, token, k).ratio(), k) for k in known if abs(len(k) - len(token)) <= 3]
             tokens.update(k for ratio, k in sorted(close, reverse=True)[:3] if ratio >= TOKEN_THRESHOLD)
     if not tokens:
@@ -326,7 +331,9 @@ def _online(text: str, limit: int) -> list[Candidate]:
     return [c for c in candidates if c.score >= ONLINE_MIN_SCORE]
 
 
-_BAN_PRECISION = {"housenumber": "housenumber", "street": "street", "locality": "street", "municipality": "municipality"}
+_BAN_PRECISION = {
+    "housenumber": "housenumber", "street": "street", "locality": "street", "municipality": "municipality",
+}
 
 
 def _from_ban(data: dict) -> list[Candidate]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 # these are the ones seen in sign-up forms). No expansion is itself a key, so normalising is idempotent.
 ABBREVIATIONS: dict[str, str] = {
     "av": "avenue", "ave": "avenue", "avn": "avenue", "aven": "avenue",
-    "bd": "boulevard", "bld": "boulevard", "blvd": "boulevard", "bvd": "boulevard", "boul": "boulevard", "boulv": "boulevard",
+    "bd": "boulevard", "bld": "boulevard", "blvd": "boulevard", "bvd": "boulevard", "boul": "boulevard",
+    "boulv": "boulevard",
     "r": "rue",
     "pl": "place", "plc": "place",
     "st": "saint", "ste": "sainte", "sts": "saints",
@@ -54,7 +55,9 @@ STREET_TYPES = frozenset({
     "clos", "chaussee", "ruelle", "ville", "hameau", "lieu", "quartier", "mail", "port", "pont", "rampe",
 })
 
-GRAMMAR_WORDS = frozenset({"de", "du", "la", "le", "les", "des", "d", "l", "et", "a", "au", "aux", "en", "sur", "sous", "s"})
+GRAMMAR_WORDS = frozenset({
+    "de", "du", "la", "le", "les", "des", "d", "l", "et", "a", "au", "aux", "en", "sur", "sous", "s",
+})
 # Words that say nothing about which street is meant; kept out of the StreetToken index.
 STOP_WORDS = STREET_TYPES | GRAMMAR_WORDS
 
@@ -133,10 +136,6 @@ class ParsedAddress:
         return " ".join(self.words)
 
 
-def _as_rep(word: str) -> str:
-    return REPETITIONS.get(word, "")
-
-
 def parse(text: str) -> ParsedAddress:
     """Split free text into housenumber, repetition, postcode and remaining words. Never raises."""
     words = normalize(text).split()
@@ -163,8 +162,8 @@ def parse(text: str) -> ParsedAddress:
     if number_at is not None:
         lead, rest = words[:number_at], words[number_at + 1:]
         # "12 bis rue", "12 b rue", "12-14 rue": the suffix or the end of a range is not part of the street.
-        if rest and not rep and len(rest[0]) > 1 and _as_rep(rest[0]):
-            rep, rest = _as_rep(rest[0]), rest[1:]
+        if rest and not rep and len(rest[0]) > 1 and rest[0] in REPETITIONS:
+            rep, rest = REPETITIONS[rest[0]], rest[1:]
         elif rest and not rep and len(rest[0]) == 1 and rest[0] not in _NOT_A_REP and not rest[0].isdigit():
             rep, rest = REPETITIONS.get(rest[0], rest[0]), rest[1:]
         while rest and _NUMBER_RE.match(rest[0]) and not _POSTCODE_RE.match(rest[0]):

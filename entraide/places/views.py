@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.gzip import gzip_page
 
 from entraide.accounts.forms import WaitlistForm
@@ -41,6 +42,10 @@ def neighbourhood(request, neighbourhood_id: int):
     })
 
 
+PRECISION_LABELS = {"housenumber": _lazy("exact address"), "street": _lazy("street only"),
+                    "postcode": _lazy("postcode area"), "municipality": _lazy("town")}
+
+
 def suggest(request):
     """Address suggestions while typing (htmx); plain GET works too."""
     q = (request.GET.get("address") or request.GET.get("q") or "").strip()
@@ -51,6 +56,7 @@ def suggest(request):
             candidates = geocode_candidates(q[:300], 5)
         except EntraideError:
             candidates = []
+    candidates = [dict(c.dict(), precision_label=PRECISION_LABELS.get(c.precision, c.precision)) for c in candidates]
     return render(request, "places/suggestions.html", {"candidates": candidates, "q": q})
 
 

@@ -1,7 +1,8 @@
 """Browser fixtures: Debian's chromium driven by Playwright (sync API) against pytest-django's live server.
 
-Every test here is marked ``browser``. The browser is started once per test process (one per xdist worker); each
-test gets a fresh context (cookies, storage) so journeys never leak into each other.
+Every test here is marked ``browser``. The browser is started once per test module (``--dist loadfile`` keeps a
+module on one xdist worker); each test gets a fresh context (cookies, storage) so journeys never leak into each
+other.
 """
 from __future__ import annotations
 
@@ -11,13 +12,10 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls from "async" code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 10_000
+TIMEOUT_MS = 15_000  # generous: CI machines run these next to other suites
 # What a person's browser sends; the UI language is pinned so assertions don't depend on translations in progress.
 ENGLISH = {"Accept-Language": "en"}
 
@@ -27,17 +25,38 @@ def _chromium_path() -> str | None:
     return path if os.path.exists(path) else shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium, for one test module.
+
+    While Playwright's sync API is started, an asyncio loop runs in this thread and Django refuses ORM calls
+    ("You cannot call this from an async context"). The override is scoped to the modules that drive a browser,
+    and Playwright is stopped after each, so the rest of the suite keeps Django's check.
+    """
     executable = _chromium_path()
     if not executable:
         pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    expect.set_options(timeout=TIMEOUT_MS)
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 costs ~0.6 s a hash and these journeys sign up and log in a lot; hashing is tested elsewhere.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

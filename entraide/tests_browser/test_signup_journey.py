@@ -81,7 +81,7 @@ def lyon_postcodes(db, tmp_path):
     assert import_postcodes(subset) >= 1
 
 
-def test_pin_outside_every_neighbourhood_leads_to_the_waiting_list(page, paris, gazetteer, lyon_postcodes):
+def test_pin_outside_every_neighbourhood_leads_to_the_waiting_list(page, paris, gazetteer, lyon_postcodes, artifacts):
     fill_signup(page, email="lea@example.org", name="Léa Morel", address="Place Bellecour, 69002 Lyon",
                 lat=45.76, lon=4.83)
 
@@ -95,6 +95,8 @@ def test_pin_outside_every_neighbourhood_leads_to_the_waiting_list(page, paris, 
     expect(error).to_be_visible()
     expect(error).to_contain_text("not covered")
     assert not Member.objects.filter(user__email="lea@example.org").exists()
+    error.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "signup-not-covered.png"))
 
     waitlist = page.locator(".field:has(#id_address) a[href^='/waitlist/']")
     expect(waitlist).to_be_visible()

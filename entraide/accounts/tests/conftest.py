@@ -63,6 +63,13 @@ class Api:
         return body
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is slow on purpose; tests hash with MD5 unless they check the real hasher (see test_api)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 "django.contrib.auth.hashers.Argon2PasswordHasher"]
+
+
 @pytest.fixture
 def api(client) -> Api:
     return Api(client)

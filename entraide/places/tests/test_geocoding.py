@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from entraide.places.gazetteer import import_addresses, import_postcodes
 from entraide.places.geocoding import Candidate, geocode
@@ -163,6 +165,19 @@ def test_a_city_name_alone_gives_the_municipality(addresses, postcodes):
                                   "1600 Pennsylvania Avenue NW, Washington, DC 20500, USA", "12"])
 def test_garbage_or_foreign_text_finds_nothing(addresses, postcodes, text):
     assert geocode(text) == []
+
+
+def test_an_empty_gazetteer_finds_nothing_without_failing(db):
+    assert geocode("67 avenue simon bolivar 75019 paris") == [] and geocode("Montreuil") == []
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=400) | st.sampled_from(["67 av simon bolivar", "12bis", "75019 75020", "rue rue rue"]))
+def test_geocoding_any_text_never_raises_and_keeps_its_promises(addresses, text):
+    results = geocode(text, limit=3)
+    assert len(results) <= 3
+    assert all(0 <= c.score <= 1 and c.precision in {"housenumber", "street", "postcode", "municipality"}
+               for c in results)
 
 
 def test_results_are_sorted_deduplicated_and_limited(addresses):

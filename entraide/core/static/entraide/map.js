@@ -26,7 +26,8 @@
       fetch(el.dataset.outlines).then(function (r) { return r.json(); }).then(function (fc) {
         var outlines = L.geoJSON(fc, { style: { color: "#0b5cad", weight: 1, fillOpacity: 0.05 },
           onEachFeature: function (f, l) { l.bindTooltip(f.properties.name); } }).addTo(map);
-        if (!latField.value) map.fitBounds(outlines.getBounds());
+        var bounds = outlines.getBounds();
+        if (!latField.value && bounds.isValid()) map.fitBounds(bounds);  // none yet on a fresh install
         outlines.on("click", function (e) { place(e.latlng.lat, e.latlng.lng, false); });
       });
     }
@@ -39,6 +40,7 @@
       if (address) address.value = button.dataset.label;
       place(button.dataset.lat, button.dataset.lon, true);
       document.getElementById("suggestions").innerHTML = "";
+      if (address) address.focus();  // the focused suggestion is gone: keep keyboard users in the form
     });
     var geolocate = document.getElementById("geolocate");
     if (geolocate && navigator.geolocation) {

@@ -1,0 +1,330 @@
+"""Every read of the feed, scoped to what the member may read (DESIGN.md, the one access rule).
+
+A reader sees every post of their home neighbourhood, plus the posts of the nearby neighbourhoods they chose to
+read whose audience is `nearby`. Anything else answers NotFound (404), so existence never leaks.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from entraide.core.errors import EntraideError, NotFound
+from entraide.places.queries import readable_neighbourhood_ids
+
+from .models import Audience, Category, Comment, Crisis, Post, PostImage, Thanks
+
+SCOPES = ("all", "home", "nearby")
+MAX_PAGE = 100
+MAX_PINNED = 5
+
+
+class ImageView(NamedTuple):
+    url: str
+    width: int
+    height: int
+
+
+@dataclass
+class PostView:
+    id: int
+    neighbourhood_id: int
+    neighbourhood_name: str
+    author_name: str
+    author_id: int
+    category: str
+    audience: str
+    title: str
+    body: str  # raw Markdown, for edit forms
+    body_html: str
+    tags: list[str]
+    crisis_tag: str | None
+    pinned: bool
+    official: bool
+    comment_count: int
+    thanks_count: int
+    thanked_by_me: bool
+    created_at: datetime
+    edited_at: datetime | None
+    is_mine: bool
+    can_edit: bool
+    images: list[ImageView] = field(default_factory=list)
+
+
+@dataclass
+class FeedPage:
+    items: list[PostView]
+    next_cursor: str | None
+
+
+@dataclass
+class CommentView:
+    id: int
+    post_id: int
+    parent_id: int | None
+    author_name: str
+    author_id: int
+    body: str
+    body_html: str
+    thanks_count: int
+    thanked_by_me: bool
+    created_at: datetime
+    edited_at: datetime | None
+    is_mine: bool
+    can_edit: bool
+    replies: list["CommentView"] = field(default_factory=list)
+
+
+@dataclass
+class CommentPage:
+    items: list[CommentView]
+    next_cursor: str | None
+
+
+# --- scope ------------------------------------------------------------------------------------------------------
+
+def edit_window() -> timedelta:
+    return timedelta(minutes=int(getattr(settings, "ENTRAIDE_EDIT_WINDOW_MINUTES", 60)))
+
+
+def within_edit_window(created_at: datetime, now: datetime | None = None) -> bool:
+    return (now or timezone.now()) - created_at <= edit_window()
+
+
+def _scope_q(member, scope: str = "all", *, prefix: str = "") -> Q:
+    """The rows the member may read: home (any audience) or chosen nearby with audience `nearby`."""
+    if member is None or member.neighbourhood_id is None:
+        return Q(pk__in=[])
+    home = member.neighbourhood_id
+    chosen = [n for n in readable_neighbourhood_ids(member) if n != home]
+    home_q = Q(**{"neighbourhood_id": home})
+    nearby_q = Q(**{"neighbourhood_id__in": chosen, f"{prefix}audience": Audience.NEARBY})
+    if scope == "home":
+        return home_q
+    if scope == "nearby":
+        return nearby_q
+    return home_q | nearby_q
+
+
+def visible_posts(member, scope: str = "all") -> QuerySet[Post]:
+    return Post.objects.filter(_scope_q(member, scope))
+
+
+def visible_comments(member) -> QuerySet[Comment]:
+    # A comment's neighbourhood is its post's (copied on insert); the audience is the post's.
+    return Comment.objects.filter(_scope_q(member, prefix="post__"))
+
+
+def post_in_scope(member, post_id: int, *, for_update: bool = False) -> Post:
+    """The post if the member may read it, else NotFound. Used by actions before any write."""
+    qs = visible_posts(member)
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    post = qs.filter(id=post_id).first()
+    if post is None:
+        raise NotFound()
+    return post
+
+
+def comment_in_scope(member, comment_id: int) -> Comment:
+    comment = visible_comments(member).select_related("post").filter(id=comment_id).first()
+    if comment is None:
+        raise NotFound()
+    return comment
+
+
+# --- cursors ----------------------------------------------------------------------------------------------------
+
+def encode_cursor(created_at: datetime, pk: int) -> str:
+    raw = f"{created_at.isoformat()}|{pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stamp, pk = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None:
+            raise ValueError("naive")
+        return created_at, int(pk)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise EntraideError("invalid_cursor", _("This page link is no longer valid."), status=422,
+                            fields={"cursor": [_("Invalid cursor.")]})
+
+
+# --- posts ------------------------------------------------------------------------------------------------------
+
+def normalise_tag(tag: str) -> str:
+    from entraide.places.textnorm import fold
+
+    return "-".join(fold(tag).split())[:50]
+
+
+def _image_url(image_id: int) -> str:
+    return reverse("api:feed_image", kwargs={"image_id": image_id})
+
+
+def _post_views(member, posts: list[Post]) -> list[PostView]:
+    """Views of already-fetched posts (author, neighbourhood, crisis selected): two more queries at most."""
+    if not posts:
+        return []
+    ids = [p.id for p in posts]
+    images: dict[int, list[ImageView]] = defaultdict(list)
+    for image in PostImage.objects.filter(post_id__in=ids).order_by("post_id", "position", "id").only(
+            "id", "post_id", "width", "height"):
+        images[image.post_id].append(ImageView(_image_url(image.id), image.width, image.height))
+    thanked = set(Thanks.objects.filter(member=member, post_id__in=ids, comment__isnull=True)
+                  .values_list("post_id", flat=True)) if member is not None else set()
+    now = timezone.now()
+    member_id = getattr(member, "id", None)
+    return [
+        PostView(
+            id=p.id, neighbourhood_id=p.neighbourhood_id, neighbourhood_name=p.neighbourhood.name,
+            author_name=p.author.public_name, author_id=p.author_id, category=p.category, audience=p.audience,
+            title=p.title, body=p.body, body_html=p.body_html, tags=list(p.tags or []),
+            crisis_tag=p.crisis.tag if p.crisis_id else None, pinned=p.pinned, official=p.official,
+            comment_count=p.comment_count, thanks_count=p.thanks_count, thanked_by_me=p.id in thanked,
+            created_at=p.created_at, edited_at=p.edited_at, is_mine=p.author_id == member_id,
+            can_edit=p.author_id == member_id and within_edit_window(p.created_at, now), images=images[p.id],
+        )
+        for p in posts
+    ]
+
+
+def _with_relations(qs: QuerySet[Post]) -> QuerySet[Post]:
+    return qs.select_related("author", "neighbourhood", "crisis")
+
+
+def active_crises_q(now: datetime | None = None, prefix: str = "") -> Q:
+    now = now or timezone.now()
+    return Q(**{f"{prefix}starts_at__lte": now}) & (Q(**{f"{prefix}ends_at__isnull": True})
+                                                    | Q(**{f"{prefix}ends_at__gt": now}))
+
+
+def feed_page(member, *, scope: str = "all", category: str | None = None, tag: str | None = None,
+              crisis: bool | str = False, cursor: str | None = None, limit: int = 20) -> FeedPage:
+    """One page of the feed, newest first; pinned posts of the home neighbourhood on top of the first page.
+
+    Constant number of queries whatever `limit`: readable neighbourhoods, pinned posts (first page only),
+    the page, its images, and which of them the member thanked.
+    `crisis`: True for posts of any active crisis, or a crisis tag.
+    """
+    if scope not in SCOPES:
+        raise EntraideError("invalid_scope", _("Unknown feed scope."), status=422,
+                            fields={"scope": [_("Choose all, home or nearby.")]})
+    if category and category not in Category.values:
+        raise EntraideError("invalid_category", _("Unknown category."), status=422,
+                            fields={"category": [_("Unknown category.")]})
+    limit = max(1, min(int(limit), MAX_PAGE))
+    qs = visible_posts(member, scope)
+    if category:
+        qs = qs.filter(category=category)
+    if tag:
+        qs = qs.filter(tag_rows__tag=normalise_tag(tag))
+    if crisis is True:
+        qs = qs.filter(active_crises_q(prefix="crisis__"), crisis__isnull=False)
+    elif isinstance(crisis, str) and crisis:
+        qs = qs.filter(crisis__tag=crisis)
+    home = member.neighbourhood_id if member is not None else None
+    pinned_q = Q(pinned=True, neighbourhood_id=home)
+    pinned: list[Post] = []
+    if cursor is None and scope != "nearby":
+        pinned = list(_with_relations(qs.filter(pinned_q)).order_by("-created_at", "-id")[:MAX_PINNED])
+    stream = qs.exclude(pinned_q) if scope != "nearby" else qs
+    if cursor is not None:
+        created_at, pk = decode_cursor(cursor)
+        stream = stream.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+    rows = list(_with_relations(stream).order_by("-created_at", "-id")[:limit + 1])
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return FeedPage(items=_post_views(member, pinned + rows[:limit]), next_cursor=next_cursor)
+
+
+def get_post(member, post_id: int) -> PostView:
+    post = _with_relations(visible_posts(member)).filter(id=post_id).first()
+    if post is None:
+        raise NotFound()
+    return _post_views(member, [post])[0]
+
+
+# --- comments ---------------------------------------------------------------------------------------------------
+
+def _comment_view(c: Comment, member_id, thanked: set[int], now: datetime) -> CommentView:
+    return CommentView(
+        id=c.id, post_id=c.post_id, parent_id=c.parent_id, author_name=c.author.public_name, author_id=c.author_id,
+        body=c.body, body_html=c.body_html, thanks_count=c.thanks_count, thanked_by_me=c.id in thanked,
+        created_at=c.created_at, edited_at=c.edited_at, is_mine=c.author_id == member_id,
+        can_edit=c.author_id == member_id and within_edit_window(c.created_at, now),
+    )
+
+
+def comments_page(member, post_id: int, *, cursor: str | None = None, limit: int = 50) -> CommentPage:
+    """Top-level comments oldest first, each with its replies (one level), for a post in scope."""
+    post = visible_posts(member).filter(id=post_id).only("id").first()
+    if post is None:
+        raise NotFound()
+    limit = max(1, min(int(limit), MAX_PAGE))
+    top = Comment.objects.filter(post_id=post.id, parent__isnull=True).select_related("author")
+    if cursor is not None:
+        created_at, pk = decode_cursor(cursor)
+        top = top.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=pk))
+    rows = list(top.order_by("created_at", "id")[:limit + 1])
+    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    rows = rows[:limit]
+    replies = list(Comment.objects.filter(post_id=post.id, parent_id__in=[c.id for c in rows])
+                   .select_related("author").order_by("created_at", "id")) if rows else []
+    ids = [c.id for c in rows] + [c.id for c in replies]
+    thanked = set(Thanks.objects.filter(member=member, comment_id__in=ids).values_list("comment_id", flat=True)) \
+        if ids and member is not None else set()
+    now = timezone.now()
+    member_id = getattr(member, "id", None)
+    views = {c.id: _comment_view(c, member_id, thanked, now) for c in rows}
+    for reply in replies:
+        views[reply.parent_id].replies.append(_comment_view(reply, member_id, thanked, now))
+    return CommentPage(items=list(views.values()), next_cursor=next_cursor)
+
+
+def get_comment(member, comment_id: int) -> CommentView:
+    comment = visible_comments(member).select_related("author").filter(id=comment_id).first()
+    if comment is None:
+        raise NotFound()
+    thanked = set(Thanks.objects.filter(member=member, comment_id=comment.id).values_list("comment_id", flat=True))
+    view = _comment_view(comment, getattr(member, "id", None), thanked, timezone.now())
+    if comment.parent_id is None:
+        for reply in comment.replies.select_related("author").order_by("created_at", "id"):
+            view.replies.append(_comment_view(reply, getattr(member, "id", None), thanked, timezone.now()))
+    return view
+
+
+# --- crises, images ---------------------------------------------------------------------------------------------
+
+def active_crises(member=None) -> list[Crisis]:
+    """Crises on now: instance-wide ones (no city) plus those of the member's city."""
+    qs = Crisis.objects.filter(active_crises_q())
+    city_q = Q(cities__isnull=True)
+    if member is not None and member.neighbourhood_id is not None:
+        city_q |= Q(cities__neighbourhoods__id=member.neighbourhood_id)
+    ids = qs.filter(city_q).values("id")
+    return list(Crisis.objects.filter(id__in=ids).order_by("-starts_at"))
+
+
+def active_crisis_by_tag(member, tag: str) -> Crisis | None:
+    return next((c for c in active_crises(member) if c.tag == tag), None)
+
+
+def image_for(member, image_id: int) -> PostImage:
+    """A stored picture of a post the member may read (the image-serving view and API use this)."""
+    image = PostImage.objects.filter(
+        Q(id=image_id) & _scope_q(member, prefix="post__")).first()
+    if image is None:
+        raise NotFound()
+    return image

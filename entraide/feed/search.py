@@ -1,0 +1,448 @@
+"""Full-text search over the posts and comments a member may read, and trending searches (issue 3, items 7-8).
+
+How words are matched, on both backends, so that "école", "Ecoles" and "ecole" are the same word:
+
+* Folding: NFC, case folding, ligatures (œ → oe), accents dropped. Folding comes *before* stemming, so a word typed
+  without its accents always stems like the accented one.
+* Stemming: every folded word gives its French and its English Snowball stem ("shopping" → fr "shopping",
+  en "shop"); a query word matches a document word when any of their stems agree (French OR English).
+* Stop words (French and English, folded) and one-letter words are ignored in queries.
+
+SQLite: `SearchDoc.title_stems` / `body_stems` hold that shadow text (computed here with PyStemmer) and the FTS5
+table `feed_searchdoc_fts` indexes it; a query is `("fr1" OR "en1") AND ("fr2" OR "en2")`, every stem quoted, so
+no FTS5 syntax from the user ever reaches the parser. Ranked by bm25 with the title weighing 10 times the body.
+
+PostgreSQL: the generated `search_vector` (migration 0002_search) holds the lexemes of `entraide_fr` (unaccent +
+french_stem; title A, body B) and `entraide_en` (unaccent + english_stem; title C, body D). A query word becomes
+`plainto_tsquery('entraide_fr', w) || plainto_tsquery('entraide_en', w)`, words are AND-ed (`&&`); the user's text
+only ever reaches PostgreSQL as bound parameters of plainto_tsquery, which accepts anything. Ranked by ts_rank_cd.
+
+Both: scope filtered inside the full-text query, then newer first on equal relevance. Snippets are cut in Python
+from the plain text and every match wrapped in <mark>, everything else escaped.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
+
+import Stemmer
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from entraide.core.errors import EntraideError
+from entraide.places.queries import readable_neighbourhood_ids
+
+from .models import Audience, SearchLog
+from .search_models import SearchDoc
+
+MAX_QUERY_CHARS = 1000  # longer input is truncated, never refused
+MAX_QUERY_WORDS = 12  # words beyond that are ignored: bounds the cost of one query
+MAX_WORD_CHARS = 64
+MAX_LIMIT = 50
+MAX_OFFSET = 500  # no page links beyond the 500th result: nobody reads that far, deep offsets cost
+SNIPPET_WORDS = 30
+SNIPPET_MAX_CHARS = 280
+TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0  # bm25 column weights (SQLite)
+# Trending: a term shows only once searched this many times (one-hour dedup per member and term, below), so that
+# one person's unusual search (a name, an illness) is not displayed to the whole city.
+TRENDING_MIN_COUNT = 3
+TRENDING_SCAN = 300  # distinct stored terms looked at before merging spellings
+LOG_DEDUP_SECONDS = 3600
+
+_WORD = re.compile(r"[^\W_]+")
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "ß": "ss"})
+
+# Snowball's French and English stop lists (the short, uncontroversial part), folded. Dropping a word that is a
+# stop word in *either* language keeps "les écoles" from requiring "les" through its English stem.
+STOP_WORDS = frozenset("""
+au aux avec ce ces dans de des du elle en et eux il ils je la le les leur lui ma mais me meme mes moi mon ne nos
+notre nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous ete etre
+suis es est sommes etes sont ai as avons avez ont cette cet ca ci
+the of and to in is it that for on with as was at by an be this are or from but not have has had were will
+would its they them their there then than these those what which who whom into about i me my we our you your he
+him his she her do does did so if no yes
+""".split())
+
+_local = threading.local()  # PyStemmer objects are not thread-safe
+
+
+def _stemmers() -> tuple[Stemmer.Stemmer, Stemmer.Stemmer]:
+    pair = getattr(_local, "stemmers", None)
+    if pair is None:
+        pair = _local.stemmers = (Stemmer.Stemmer("french"), Stemmer.Stemmer("english"))
+    return pair
+
+
+# --- words ---------------------------------------------------------------------------------------------------
+
+def fold(text: str) -> list[str]:
+    """Case-folded, accent-free words of `text` (letters and digits of any script)."""
+    text = unicodedata.normalize("NFKD", str(text).casefold().translate(_LIGATURES))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(text)]
+
+
+def _searchable(word: str) -> bool:
+    return (len(word) > 1 or word.isdigit()) and word not in STOP_WORDS
+
+
+def word_stems(folded: str) -> tuple[str, ...]:
+    """The French and English stems of one folded word (one entry when they agree)."""
+    fr, en = _stemmers()
+    a, b = fr.stemWord(folded), en.stemWord(folded)
+    return (a,) if a == b else (a, b)
+
+
+def shadow_text(text: str) -> str:
+    """The SQLite shadow of `text`: the stems of every searchable word, in order, space-separated."""
+    out: list[str] = []
+    for word in fold(text):
+        if _searchable(word):
+            out.extend(word_stems(word))
+    return " ".join(out)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    words: tuple[str, ...]  # folded, searchable, distinct, at most MAX_QUERY_WORDS
+    alternatives: tuple[tuple[str, ...], ...]  # per word, its stems
+
+    @property
+    def stems(self) -> frozenset[str]:
+        return frozenset(s for alts in self.alternatives for s in alts)
+
+    def fts5(self) -> str:
+        # Stems are letters and digits only (see fold), so double quotes cannot occur inside them; quoting each
+        # makes it a plain phrase for FTS5 whatever it spells (AND, NEAR, NOT...).
+        return " AND ".join("(" + " OR ".join(f'"{s}"' for s in alts) + ")" for alts in self.alternatives)
+
+
+def parse_query(q: str | None) -> ParsedQuery:
+    """Never raises: any text gives a (possibly empty) query."""
+    text = unicodedata.normalize("NFC", str(q or "")[:MAX_QUERY_CHARS])
+    words = list(dict.fromkeys(w for w in fold(text) if _searchable(w)))[:MAX_QUERY_WORDS]
+    return ParsedQuery(words=tuple(words), alternatives=tuple(word_stems(w) for w in words))
+
+
+def normalise_term(q: str | None) -> str:
+    """What a search log stores: lower case, accents kept, punctuation dropped, at most 100 characters."""
+    text = unicodedata.normalize("NFC", str(q or "")[:MAX_QUERY_CHARS]).casefold()
+    term = ""
+    for word in _WORD.findall(text):
+        candidate = f"{term} {word}" if term else word
+        if len(candidate) > 100:
+            break
+        term = candidate
+    return term
+
+
+# --- plain text ----------------------------------------------------------------------------------------------
+
+class _TextExtractor(HTMLParser):
+    BLOCKS = frozenset({"p", "br", "li", "ul", "ol", "div", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6",
+                        "tr", "td", "th", "hr", "section", "article"})
+    SKIP = frozenset({"script", "style", "template"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of sanitised HTML: tags dropped (a space at block boundaries), entities decoded."""
+    parser = _TextExtractor()
+    parser.feed(html or "")
+    parser.close()
+    return unicodedata.normalize("NFC", " ".join("".join(parser.parts).split()))
+
+
+def _plain(text: str) -> str:
+    return unicodedata.normalize("NFC", " ".join(str(text or "").split()))
+
+
+# --- indexing (called by feed.actions inside their transaction) ----------------------------------------------
+
+def _doc_values(title: str, body: str) -> dict:
+    stems = connection.vendor == "sqlite"  # PostgreSQL computes its own vector from title and body
+    return {"title": title, "body": body,
+            "title_stems": shadow_text(title) if stems else "", "body_stems": shadow_text(body) if stems else ""}
+
+
+def index_post(post) -> SearchDoc:
+    """Create or refresh the post's document (and carry its audience over to its comments' documents)."""
+    values = _doc_values(_plain(post.title)[:140], html_to_text(post.body_html) if post.body_html else _plain(post.body))
+    values.update(kind=SearchDoc.Kind.POST, neighbourhood_id=post.neighbourhood_id, audience=post.audience,
+                  created_at=post.created_at)
+    doc, _created = SearchDoc.objects.update_or_create(post_id=post.pk, comment__isnull=True, defaults=values)
+    SearchDoc.objects.filter(post_id=post.pk, kind=SearchDoc.Kind.COMMENT).exclude(audience=post.audience).update(
+        audience=post.audience)
+    return doc
+
+
+def index_comment(comment) -> SearchDoc:
+    """Create or refresh the comment's document; it carries the post's audience, so the feed's scope applies."""
+    values = _doc_values("", html_to_text(comment.body_html) if comment.body_html else _plain(comment.body))
+    values.update(kind=SearchDoc.Kind.COMMENT, post_id=comment.post_id, neighbourhood_id=comment.neighbourhood_id,
+                  audience=comment.post.audience, created_at=comment.created_at)
+    doc, _created = SearchDoc.objects.update_or_create(comment_id=comment.pk, defaults=values)
+    return doc
+
+
+def unindex_post(post_id: int) -> None:
+    """Remove the post's document and its comments' ones."""
+    SearchDoc.objects.filter(post_id=post_id).delete()
+
+
+def unindex_comment(comment_id: int) -> None:
+    # Replies deleted with their parent go through the ORM's cascade (SearchDoc.comment is a CASCADE foreign key).
+    SearchDoc.objects.filter(comment_id=comment_id).delete()
+
+
+def rebuild_index() -> int:
+    """Re-index every post and comment (after a restore, a backend change or a tokenizer change)."""
+    from .models import Comment, Post
+
+    SearchDoc.objects.all().delete()
+    count = 0
+    for post in Post.objects.iterator(chunk_size=500):
+        index_post(post)
+        count += 1
+    for comment in Comment.objects.select_related("post").iterator(chunk_size=500):
+        index_comment(comment)
+        count += 1
+    return count
+
+
+# --- search --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str  # "post" or "comment"
+    post_id: int
+    comment_id: int | None
+    title: str  # the post's title (a comment hit shows the title of its post)
+    snippet_html: SafeString  # <mark>…</mark> around matches, everything else escaped
+    author_name: str
+    neighbourhood_name: str
+    created_at: datetime
+    rank: float  # higher is more relevant; comparable within one result list only
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
+# Relevance order has no monotonic key to resume after, so the cursor is an offset (opaque, base64 JSON): a document
+# indexed between two page loads may shift the later pages by one. Acceptable for search, unlike for the feed.
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        offset = json.loads(raw)["o"]
+        if isinstance(offset, int) and not isinstance(offset, bool) and 0 <= offset <= MAX_OFFSET:
+            return offset
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise EntraideError("invalid_cursor", _("This page link is not valid any more."), status=400,
+                        fields={"cursor": [_("Invalid cursor.")]})
+
+
+def _scope_sql(home_id: int, nearby_ids: list[int]) -> tuple[str, list]:
+    if not nearby_ids:
+        return "d.neighbourhood_id = %s", [home_id]
+    marks = ", ".join(["%s"] * len(nearby_ids))
+    return (f"(d.neighbourhood_id = %s OR (d.neighbourhood_id IN ({marks}) AND d.audience = %s))",
+            [home_id, *nearby_ids, Audience.NEARBY.value])
+
+
+def _ranked_ids(parsed: ParsedQuery, home_id: int, nearby_ids: list[int], limit: int, offset: int
+                ) -> list[tuple[int, float]]:
+    scope, scope_params = _scope_sql(home_id, nearby_ids)
+    if connection.vendor == "postgresql":
+        tsquery = " && ".join(
+            "(plainto_tsquery('entraide_fr', %s) || plainto_tsquery('entraide_en', %s))" for _w in parsed.words)
+        sql = (f"SELECT d.id, ts_rank_cd(d.search_vector, q.tsq) AS score "
+               f"FROM feed_searchdoc d, (SELECT {tsquery} AS tsq) q "
+               f"WHERE d.search_vector @@ q.tsq AND {scope} "
+               f"ORDER BY score DESC, d.created_at DESC, d.id DESC LIMIT %s OFFSET %s")
+        params = [w for word in parsed.words for w in (word, word)] + scope_params + [limit, offset]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [(row[0], float(row[1])) for row in cursor.fetchall()]
+    if connection.vendor == "sqlite":
+        sql = (f"SELECT d.id, bm25(feed_searchdoc_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score "
+               f"FROM feed_searchdoc_fts JOIN feed_searchdoc d ON d.id = feed_searchdoc_fts.rowid "
+               f"WHERE feed_searchdoc_fts MATCH %s AND {scope} "
+               f"ORDER BY score, d.created_at DESC, d.id DESC LIMIT %s OFFSET %s")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [parsed.fts5(), *scope_params, limit, offset])
+            # bm25 is "lower is better"; expose "higher is better" like ts_rank_cd.
+            return [(row[0], -float(row[1])) for row in cursor.fetchall()]
+    raise NotImplementedError(f"search is not implemented on {connection.vendor}")
+
+
+def search(member, q: str | None, *, cursor: str | None = None, limit: int = 20) -> SearchPage:
+    """Posts and comments the member may read that match `q`: most relevant first, then newest."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = _decode_cursor(cursor)
+    parsed = parse_query(q)
+    readable = readable_neighbourhood_ids(member)
+    if not parsed.words or not readable:
+        return SearchPage(items=[], next_cursor=None)
+    if cursor is None:  # the first page only: turning pages is not searching again
+        log_search(member, q)
+    rows = _ranked_ids(parsed, readable[0], list(readable[1:]), limit + 1, offset)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    docs = SearchDoc.objects.select_related("post__author", "comment__author", "neighbourhood").in_bulk(
+        [doc_id for doc_id, _score in rows])
+    stems = parsed.stems
+    items = []
+    for doc_id, score in rows:
+        doc = docs.get(doc_id)
+        if doc is None:  # deleted since the ranking query
+            continue
+        author = doc.comment.author if doc.comment_id else doc.post.author
+        items.append(SearchHit(
+            kind=doc.kind, post_id=doc.post_id, comment_id=doc.comment_id, title=doc.post.title,
+            snippet_html=highlight(doc.body or doc.title, stems), author_name=author.public_name,
+            neighbourhood_name=doc.neighbourhood.name, created_at=doc.created_at, rank=score,
+        ))
+    next_offset = offset + limit
+    return SearchPage(items=items, next_cursor=_encode_cursor(next_offset) if more and next_offset <= MAX_OFFSET
+                      else None)
+
+
+def highlight(text: str, stems: frozenset[str], *, words: int = SNIPPET_WORDS, max_chars: int = SNIPPET_MAX_CHARS
+              ) -> SafeString:
+    """An escaped excerpt of `text` around its densest run of matches, each matching word in <mark>."""
+    tokens = []
+    memo: dict[str, bool] = {}
+    for m in _WORD.finditer(text):
+        word = m.group()
+        if word not in memo:
+            memo[word] = any(_searchable(f) and not stems.isdisjoint(word_stems(f)) for f in fold(word))
+        tokens.append((m.start(), m.end(), memo[word]))
+    if not tokens:
+        return mark_safe(escape(text[:max_chars]))
+    hits = [i for i, token in enumerate(tokens) if token[2]]
+    first = 0
+    if hits:
+        best = -1
+        # The text's start, or two words before a match: the window holding the most matches wins, earliest first.
+        for start in dict.fromkeys([0, *(max(0, h - 2) for h in hits)]):
+            count = sum(1 for x in hits if start <= x < start + words)
+            if count > best:
+                best, first = count, start
+    char_start = tokens[first][0] if first else 0
+    limit_at = char_start + max_chars
+    out = ["…"] if char_start else []
+    pos = char_start
+    last = min(len(tokens), first + words)
+    truncated = last < len(tokens)
+    for start, end, matched in tokens[first:last]:
+        if end > limit_at and start > char_start:
+            truncated = True
+            break
+        out.append(escape(text[pos:start]))
+        long_word = end - start > max_chars  # one absurdly long "word": cut it and stop there
+        piece = escape(text[start:min(end, start + max_chars)])
+        out.append(f"<mark>{piece}</mark>" if matched else piece)
+        pos = end
+        if long_word:
+            truncated = True
+            break
+    if not truncated:
+        out.append(escape(text[pos:pos + 20]))
+    else:
+        out.append("…")
+    return mark_safe("".join(out))
+
+
+# --- search logs and trending --------------------------------------------------------------------------------
+
+def log_search(member, q: str | None) -> SearchLog | None:
+    """Store the normalised terms with the neighbourhood and city, never who searched.
+
+    The same member searching the same term again within an hour is counted once: the dedup key lives in the cache
+    only, as a keyed hash (no member id is readable from it) that expires.
+    """
+    term = normalise_term(q)
+    if not term or not parse_query(term).words or member is None or member.neighbourhood_id is None:
+        return None
+    key = "search-log:" + salted_hmac("entraide.feed.search.log", f"{member.pk}:{term}").hexdigest()
+    if not cache.add(key, 1, timeout=LOG_DEDUP_SECONDS):
+        return None
+    return SearchLog.objects.create(neighbourhood_id=member.neighbourhood_id, city_id=member.neighbourhood.city_id,
+                                    term=term)
+
+
+@dataclass(frozen=True)
+class Trending:
+    neighbourhood: list[tuple[str, int]]
+    city: list[tuple[str, int]]
+
+
+def _top_terms(logs, limit: int) -> list[tuple[str, int]]:
+    rows = logs.values("term").annotate(n=Count("id")).order_by("-n", "term")[:TRENDING_SCAN]
+    # Spellings that search the same words ("École", "ecoles", "les écoles") count together, shown in their most
+    # frequent spelling.
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        key = parse_query(row["term"]).alternatives or ((row["term"],),)
+        group = groups.setdefault(key, [0, row["term"], 0])
+        group[0] += row["n"]
+        if row["n"] > group[2]:
+            group[1], group[2] = row["term"], row["n"]
+    merged = [(spelling, total) for total, spelling, _best in groups.values() if total >= TRENDING_MIN_COUNT]
+    merged.sort(key=lambda item: (-item[1], item[0]))
+    return merged[:limit]
+
+
+def trending(member, *, days: int = 7, limit: int = 10) -> Trending:
+    """The most searched terms of the last `days` days in the member's neighbourhood and in their city."""
+    if member is None or member.neighbourhood_id is None:
+        return Trending(neighbourhood=[], city=[])
+    since = timezone.now() - timedelta(days=days)
+    recent = SearchLog.objects.filter(created_at__gte=since)
+    return Trending(
+        neighbourhood=_top_terms(recent.filter(neighbourhood_id=member.neighbourhood_id), limit),
+        city=_top_terms(recent.filter(city_id=member.neighbourhood.city_id), limit),
+    )

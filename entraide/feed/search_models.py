@@ -1,0 +1,52 @@
+"""The search index: one row per post and per comment, kept in step by `entraide.feed.search`.
+
+Each row carries `neighbourhood_id` and the post's `audience` itself, so a search filters by the reader's scope
+inside the full-text query (DESIGN.md: every neighbourhood-scoped table carries `neighbourhood_id`).
+
+What the database indexes depends on the backend (migration 0002_search):
+
+* SQLite: an FTS5 external-content table ``feed_searchdoc_fts(title_stems, body_stems)`` whose rowid is
+  ``feed_searchdoc.id``, kept in sync by triggers on this table. `title_stems` / `body_stems` hold the shadow
+  text: every word accent-folded, lower-cased and stemmed in French and in English (both stems, once each).
+  SQLite's table rebuilds (Django's ``_remake_table``, used by most ALTERs on SQLite) DROP the table and so
+  its triggers: a later migration that alters this model on SQLite must re-run the trigger SQL of 0002_search
+  and ``INSERT INTO feed_searchdoc_fts(feed_searchdoc_fts) VALUES('rebuild')``.
+* PostgreSQL: a generated ``search_vector tsvector`` column (not a Django field) with a GIN index, built from
+  `title` and `body` with the ``entraide_fr`` and ``entraide_en`` text search configurations (unaccent, then
+  the Snowball stemmer). The shadow columns stay empty there.
+"""
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from entraide.places.models import Neighbourhood
+
+
+class SearchDoc(models.Model):
+    class Kind(models.TextChoices):
+        POST = "post"
+        COMMENT = "comment"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    post = models.ForeignKey("feed.Post", on_delete=models.CASCADE, related_name="+")
+    comment = models.ForeignKey("feed.Comment", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    neighbourhood = models.ForeignKey(Neighbourhood, on_delete=models.CASCADE, related_name="+")
+    audience = models.CharField(max_length=20)  # copied from the post (a comment's doc too)
+    created_at = models.DateTimeField()  # of the post or the comment, for "then newer first"
+    title = models.CharField(max_length=140, blank=True)  # a post's title; empty for comments
+    body = models.TextField(blank=True)  # plain text, markup stripped: what snippets are cut from
+    # SQLite only: the stemmed, accent-folded shadow text indexed by FTS5.
+    title_stems = models.TextField(blank=True, default="")
+    body_stems = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["neighbourhood", "-created_at"], name="searchdoc_scope")]
+        constraints = [
+            models.UniqueConstraint(fields=["post"], condition=Q(comment__isnull=True), name="searchdoc_post_once"),
+            models.UniqueConstraint(fields=["comment"], condition=Q(comment__isnull=False),
+                                    name="searchdoc_comment_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.comment_id or self.post_id}"
