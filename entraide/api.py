@@ -18,3 +18,11 @@ api.add_router("/", accounts_router)
 api.add_router("/", places_router)
 api.add_router("/", feed_router)
 api.add_router("/", search_router)
+
+
+def api_not_found(request, *args, **kwargs):
+    """Unknown paths under /api answer the JSON error body, like every other API error."""
+    from django.http import JsonResponse
+    from django.utils.translation import gettext as _
+
+    return JsonResponse({"code": "not_found", "message": _("Not found."), "fields": {}}, status=404)

@@ -125,6 +125,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_ADAPTER = "entraide.accounts.adapter.AccountAdapter"
+# The username is an internal random id; people are greeted by the name they chose.
+ACCOUNT_USER_DISPLAY = "entraide.accounts.adapter.user_display"
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/h/ip",

@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from entraide.accounts import views as account_views
-from entraide.api import api
+from entraide.api import api, api_not_found
 from entraide.places import views as place_views
 
 urlpatterns = [
@@ -22,4 +22,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
 ]

@@ -210,7 +210,7 @@ def do_verify_geolocation(member: Member, *, lat: float, lon: float, accuracy_m:
     """One check from the browser's geolocation: inside the home polygon, with a small enough error circle."""
     ratelimit.hit("verify", str(member.id), limit=10, window_s=3600)
     if not geo.valid_lat_lon(lat, lon) or not (0 < accuracy_m < 1e7):
-        raise EntraideError("invalid_coordinates", _("The position sent by the browser is not valid."))
+        raise EntraideError("invalid_coordinates", _("The position sent by the browser is not valid."), status=422)
     if accuracy_m > settings.ENTRAIDE_GEOLOCATION_MAX_ACCURACY_M:
         raise EntraideError("too_imprecise",
                             _("Your device gave a position that is too imprecise (%(got)d m; at most %(max)d m). Try outdoors or with GPS on.")

@@ -14,3 +14,8 @@ class AccountAdapter(DefaultAccountAdapter):
         import secrets
 
         user.username = f"m-{secrets.token_hex(8)}"
+
+
+def user_display(user) -> str:
+    member = getattr(user, "member", None)
+    return member.display_name if member is not None else user.email

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from entraide.core import ratelimit
 from entraide.core.api import ErrorOut, member_auth
@@ -110,7 +110,7 @@ def signup(request, payload: SignupIn):
     ratelimit.hit("signup", ratelimit.client_ip(request), limit=20, window_s=3600)
     member = actions.do_signup(email=payload.email, password=payload.password, display_name=payload.display_name,
                                address=payload.address, lat=payload.lat, lon=payload.lon, language=payload.language)
-    return 201, me_out(member)
+    return Status(201, me_out(member))
 
 
 @router.post("/auth/token", response={200: TokenOut, **errors}, summary="Exchange email and password for a bearer token")
@@ -153,5 +153,5 @@ def verify_invitation(request, payload: CodeIn):
              summary="Create an invitation code for a neighbour (verified members)")
 def create_invitation(request):
     invitation = actions.do_create_invitation(_member(request))
-    return 201, InvitationOut(code=invitation.code, expires_at=invitation.expires_at,
-                              neighbourhood=NeighbourhoodRef.of(invitation.neighbourhood))
+    return Status(201, InvitationOut(code=invitation.code, expires_at=invitation.expires_at,
+                                     neighbourhood=NeighbourhoodRef.of(invitation.neighbourhood)))

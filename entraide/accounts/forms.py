@@ -13,7 +13,7 @@ class HomeFieldsMixin(forms.Form):
 
     address = forms.CharField(label=_("Your address"), max_length=300, required=False,
                               help_text=_("Street, number and postcode. Only you will ever see it."),
-                              widget=forms.TextInput(attrs={"autocomplete": "street-address", "list": "address-suggestions"}))
+                              widget=forms.TextInput(attrs={"autocomplete": "street-address"}))
     lat = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
     lon = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
 

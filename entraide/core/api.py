@@ -80,6 +80,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
+        if exc.status_code == 403 and "CSRF" in str(exc):
+            return body(request, 403, "csrf_failed", _("Your session form token is missing or expired. Reload the page and try again."))
         return body(request, exc.status_code, _STATUS_CODES.get(exc.status_code, "error"), str(exc))
 
     @api.exception_handler(Exception)

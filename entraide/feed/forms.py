@@ -43,6 +43,9 @@ def parse_tags(text: str) -> list[str]:
     return [t for t in (p.strip().lstrip("#") for p in re.split(r"[,\s]+", text or "")) if t]
 
 
+REQUIRED_BODY = {"required": _("Write something first.")}
+
+
 class BodyMixin:
     def clean_body(self):
         body = (self.cleaned_data.get("body") or "").strip()
@@ -56,7 +59,7 @@ class PostForm(BodyMixin, forms.Form):
     title = forms.CharField(label=_("Title"), required=False, max_length=MAX_TITLE,
                             help_text=_("Optional."))
     body = forms.CharField(label=_("Message"), max_length=MAX_POST_BODY, help_text=MARKDOWN_HINT,
-                           widget=forms.Textarea(attrs={"rows": 4}))
+                           error_messages=REQUIRED_BODY, widget=forms.Textarea(attrs={"rows": 4}))
     audience = forms.ChoiceField(label=_("Who can read it"), choices=Audience.choices, initial=Audience.NEIGHBOURHOOD,
                                  widget=forms.RadioSelect)
     tags = forms.CharField(label=_("Tags"), required=False, max_length=300,
@@ -86,7 +89,7 @@ class PostEditForm(BodyMixin, forms.Form):
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
     title = forms.CharField(label=_("Title"), required=False, max_length=MAX_TITLE, help_text=_("Optional."))
     body = forms.CharField(label=_("Message"), max_length=MAX_POST_BODY, help_text=MARKDOWN_HINT,
-                           widget=forms.Textarea(attrs={"rows": 6}))
+                           error_messages=REQUIRED_BODY, widget=forms.Textarea(attrs={"rows": 6}))
     tags = forms.CharField(label=_("Tags"), required=False, max_length=300,
                            help_text=_("Optional, separated by commas: garden, tools."))
 
@@ -96,13 +99,13 @@ class PostEditForm(BodyMixin, forms.Form):
 
 class CommentForm(BodyMixin, forms.Form):
     body = forms.CharField(label=_("Your comment"), max_length=MAX_COMMENT_BODY,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+                           error_messages=REQUIRED_BODY, widget=forms.Textarea(attrs={"rows": 2}))
     parent_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class CommentEditForm(BodyMixin, forms.Form):
     body = forms.CharField(label=_("Your comment"), max_length=MAX_COMMENT_BODY,
-                           widget=forms.Textarea(attrs={"rows": 4}))
+                           error_messages=REQUIRED_BODY, widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class FeedFilterForm(forms.Form):

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape as _html_escape
 from html.parser import HTMLParser
 
 import Stemmer
@@ -38,7 +40,6 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -77,6 +78,10 @@ him his she her do does did so if no yes
 """.split())
 
 _local = threading.local()  # PyStemmer objects are not thread-safe
+
+
+def escape(text: str) -> str:
+    return _html_escape(text, quote=True)
 
 
 def _stemmers() -> tuple[Stemmer.Stemmer, Stemmer.Stemmer]:
@@ -350,16 +355,16 @@ def search(member, q: str | None, *, cursor: str | None = None, limit: int = 20)
                       else None)
 
 
+@functools.lru_cache(maxsize=50_000)
+def _token_stems(token: str) -> frozenset[str]:
+    """The stems a word of the plain text is indexed under (cached: snippets look at every word of each hit)."""
+    return frozenset(s for f in fold(token) if _searchable(f) for s in word_stems(f))
+
+
 def highlight(text: str, stems: frozenset[str], *, words: int = SNIPPET_WORDS, max_chars: int = SNIPPET_MAX_CHARS
               ) -> SafeString:
     """An escaped excerpt of `text` around its densest run of matches, each matching word in <mark>."""
-    tokens = []
-    memo: dict[str, bool] = {}
-    for m in _WORD.finditer(text):
-        word = m.group()
-        if word not in memo:
-            memo[word] = any(_searchable(f) and not stems.isdisjoint(word_stems(f)) for f in fold(word))
-        tokens.append((m.start(), m.end(), memo[word]))
+    tokens = [(m.start(), m.end(), not stems.isdisjoint(_token_stems(m.group()))) for m in _WORD.finditer(text)]
     if not tokens:
         return mark_safe(escape(text[:max_chars]))
     hits = [i for i, token in enumerate(tokens) if token[2]]

@@ -1,6 +1,7 @@
 """Writes on places: neighbourhood imports (operators) and the waiting list (visitors)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -74,16 +75,25 @@ def do_import_neighbourhoods(path: str | Path, *, name_field: str, code_field: s
     return result
 
 
+_AREA = re.compile(r"\b(\d{5})\s+([^,\d][^,]*)$")
+
+
+def area_of(label: str) -> str:
+    """The "postcode town" tail of a geocoder label ("67 Av. X, 75019 Paris" gives "75019 Paris"), else nothing."""
+    match = _AREA.search((label or "").strip())
+    return f"{match.group(1)} {match.group(2).strip()}"[:200] if match else ""
+
+
 def do_join_waitlist(*, email: str, lat: float, lon: float, area_label: str = "", language: str = "fr",
                      ip: str = "") -> WaitlistEntry:
-    """Keep an email and a blurred cell, never the exact point."""
+    """Keep an email, a blurred cell and at most a postcode and town: never the address or the exact point."""
     if not geo.valid_lat_lon(lat, lon):
-        raise EntraideError("invalid_coordinates", _("Latitude must be between -90 and 90 and longitude between -180 and 180."),
+        raise EntraideError("invalid_coordinates", _("Latitude must be between -90 and 90 and longitude between -180 and 180."), status=422,
                             fields={"lat": [_("Out of range.")]})
     ratelimit.hit("waitlist", ip or email, limit=10, window_s=3600)
     blurred = geo.blur(lat, lon)
     entry, _created = WaitlistEntry.objects.get_or_create(
         email=email.strip().lower(), blurred_cell=blurred.cell,
-        defaults={"area_label": area_label[:200], "language": language},
+        defaults={"area_label": area_of(area_label), "language": language},
     )
     return entry

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from entraide.core import ratelimit
 from entraide.core.api import ErrorOut, member_auth
@@ -48,10 +48,9 @@ class NeighbourhoodOut(Schema):
 
 
 class WaitlistIn(Schema):
-    email: str
+    email: str = Field(max_length=254)
     lat: float
     lon: float
-    area_label: str = ""
 
 
 class WaitlistOut(Schema):
@@ -106,6 +105,6 @@ def waitlist_view(request, payload: WaitlistIn):
         raise EntraideError("invalid_email", _("Enter a valid email address."), fields={"email": [_("Invalid email.")]})
     if queries.locate(payload.lat, payload.lon) if geo.valid_lat_lon(payload.lat, payload.lon) else False:
         raise EntraideError("already_covered", _("This place is already covered: you can sign up now."), status=409)
-    actions.do_join_waitlist(email=payload.email, lat=payload.lat, lon=payload.lon, area_label=payload.area_label,
+    actions.do_join_waitlist(email=payload.email, lat=payload.lat, lon=payload.lon,
                              language=getattr(request, "LANGUAGE_CODE", "fr"), ip=ratelimit.client_ip(request))
-    return 201, {"ok": True}
+    return Status(201, {"ok": True})

@@ -15,6 +15,8 @@ from django.utils.text import slugify
 
 # Equal-area-ish scale at Paris latitude, good enough for reporting surfaces in m².
 _M_PER_DEG_LAT = 111_320.0
+# About 1 m²: anything smaller is a sliver or a line drawn as a polygon, not a neighbourhood.
+MIN_AREA_DEG2 = 1e-10
 
 
 class GeoJSONError(Exception):
@@ -101,6 +103,9 @@ def parse_features(features: Iterable[dict], *, name_field: str, code_field: str
             geometry = fixed
             repaired = reason
             report.repaired.append(f"{label}: repaired ({reason})")
+        if geometry.area < MIN_AREA_DEG2:
+            problems.append(f"{label}: the polygon has (almost) no area")
+            continue
         code = str(props.get(code_field) or "").strip() if code_field else ""
         if code_field and not code:
             problems.append(f"{label}: property '{code_field}' is missing or empty")

@@ -61,12 +61,13 @@ def suggest(request):
 
 
 def waitlist(request):
-    form = WaitlistForm(request.POST or None, initial={"address": request.GET.get("address", "")})
+    form = WaitlistForm(request.POST or None, initial={key: request.GET.get(key, "") for key in ("address", "lat", "lon")})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        lat, lon, label = data.get("lat"), data.get("lon"), data.get("address") or ""
+        # Only a geocoder label is kept, reduced to postcode and town by do_join_waitlist; never the typed text.
+        lat, lon, label, typed = data.get("lat"), data.get("lon"), "", data.get("address") or ""
         if lat is None or lon is None:
-            candidates = geocode_candidates(label, 1) if label else []
+            candidates = geocode_candidates(typed, 1) if typed else []
             if candidates:
                 lat, lon, label = candidates[0].lat, candidates[0].lon, candidates[0].label
         if lat is None or lon is None:

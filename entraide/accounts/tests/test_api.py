@@ -271,11 +271,11 @@ def test_a_session_post_without_csrf_token_is_refused(member, verified_member):
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(verified_member.user)
     response = csrf_client.post("/api/v1/me/invitations", data="{}", content_type="application/json")
-    Api.error(response, 403, "forbidden")
+    Api.error(response, 403, "csrf_failed")
     assert not verified_member.invitations_issued.exists()
     response = csrf_client.patch("/api/v1/me", data=json.dumps({"display_name": "Hacked Name"}),
                                  content_type="application/json")
-    Api.error(response, 403, "forbidden")
+    Api.error(response, 403, "csrf_failed")
     verified_member.refresh_from_db()
     assert verified_member.display_name == "Chloé Durand"
 

@@ -295,7 +295,7 @@ def test_a_position_outside_the_neighbourhood_does_not_verify(api, member, token
 @pytest.mark.parametrize("lat, lon, accuracy", [(91, 2.35, 10), (48.85, 200, 10), (48.85, 2.35, 0), (48.85, 2.35, -5)])
 def test_an_invalid_position_does_not_verify(api, member, token_for, lat, lon, accuracy):
     body = {"lat": lat, "lon": lon, "accuracy_m": accuracy}
-    api.error(api.post("/me/verify/geolocation", body, token=token_for(member)), 400, "invalid_coordinates")
+    api.error(api.post("/me/verify/geolocation", body, token=token_for(member)), 422, "invalid_coordinates")
     assert not refreshed(member).is_verified
 
 

@@ -211,8 +211,8 @@ def busy_feed(alice, nadia, nearby, home, settings, tmp_path):
     for post in posts[::3]:
         PostImage.objects.create(post=post, neighbourhood_id=post.neighbourhood_id, image="posts/x.jpg",
                                  width=10, height=10)
-        Thanks.objects.create(member=alice if post.author_id != alice.id else nadia, post=post,
-                              neighbourhood_id=post.neighbourhood_id)
+    for post in posts[::2]:  # Nadia's: Alice thanked them
+        Thanks.objects.create(member=alice, post=post, neighbourhood_id=post.neighbourhood_id)
     return posts
 
 
