@@ -23,6 +23,7 @@ from the plain text and every match wrapped in <mark>, everything else escaped.
 from __future__ import annotations
 
 import base64
+import bisect
 import binascii
 import functools
 import json
@@ -373,7 +374,7 @@ def highlight(text: str, stems: frozenset[str], *, words: int = SNIPPET_WORDS, m
         best = -1
         # The text's start, or two words before a match: the window holding the most matches wins, earliest first.
         for start in dict.fromkeys([0, *(max(0, h - 2) for h in hits)]):
-            count = sum(1 for x in hits if start <= x < start + words)
+            count = bisect.bisect_left(hits, start + words) - bisect.bisect_left(hits, start)
             if count > best:
                 best, first = count, start
     char_start = tokens[first][0] if first else 0
@@ -386,7 +387,7 @@ def highlight(text: str, stems: frozenset[str], *, words: int = SNIPPET_WORDS, m
         if end > limit_at and start > char_start:
             truncated = True
             break
-        out.append(escape(text[pos:start]))
+        out.append(escape(text[pos:start][-max_chars:]))  # punctuation and spaces between words
         long_word = end - start > max_chars  # one absurdly long "word": cut it and stop there
         piece = escape(text[start:min(end, start + max_chars)])
         out.append(f"<mark>{piece}</mark>" if matched else piece)

@@ -240,7 +240,8 @@ def test_the_import_neighbourhoods_command_imports_paris_and_says_what_it_did():
     assert f"Paris: 80 created, 0 updated, {pairs} nearby pairs" in out.getvalue()
 
 
-@pytest.mark.django_db
+# The console script closes database connections when it ends, as Django commands do: no wrapping transaction.
+@pytest.mark.django_db(transaction=True)
 def test_the_entraide_console_script_maps_import_neighbourhoods_to_the_command(tmp_path, capsys):
     from entraide.cli import main
 
@@ -251,7 +252,8 @@ def test_the_entraide_console_script_maps_import_neighbourhoods_to_the_command(t
     assert set(Neighbourhood.objects.values_list("city__name", "name")) == {("Testville", "West"), ("Testville", "East")}
 
 
-@pytest.mark.django_db
+# The console script closes database connections when it ends, as Django commands do: no wrapping transaction.
+@pytest.mark.django_db(transaction=True)
 def test_the_console_script_exits_with_an_error_listing_the_problems(tmp_path, capsys):
     from entraide.cli import main
 

@@ -1,0 +1,388 @@
+"""Benchmark of the neighbourhood feed and search (issue 3, performance requirement). Not a test: it reports.
+
+    .venv/bin/python bench/feed.py --db both --scale 1.0 --duration 30 --connections 32
+
+For each backend (SQLite in WAL mode, PostgreSQL), on a fresh database:
+
+1. `bench/feed_seed.py` (a subprocess, so Django reads that backend's settings) migrates, imports 1,080 real
+   neighbourhoods (Paris quartiers + 1,000 Ile-de-France communes) and bulk-loads a city: at scale 1.0 200,000
+   members, 2,000,000 posts, 6,000,000 comments, ~1,000,000 thanks and 8,000,000 search documents; then counts the
+   SQL queries of a feed page for 10, 20 and 50 items (`CaptureQueriesContext`) and keeps EXPLAIN plans.
+2. gunicorn (`entraide.wsgi:application`, 2 sync workers, DEBUG off) serves the seeded database; `wrk` sends
+   `GET /api/v1/feed` with bearer tokens of 2,000 members chosen at random (Lua script `bench/feed_wrk.lua`),
+   then `GET /api/v1/search?q=…` with realistic French terms.
+3. The floor: the same gunicorn configuration serving `bench/floor_urls.py` (a constant `{"ok": true}` through the
+   full middleware stack, settings `bench/floor_settings.py`).
+
+The load average is sampled every 2 s during every wrk run and reported: the machine is shared.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PYTHON = sys.executable
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/entraide_bench"
+sys.path.insert(0, str(BENCH))
+
+from feed_text import SEARCH_TERMS  # noqa: E402
+
+TARGETS = {"floor_share": 0.40, "feed_p99_ms": 50.0, "search_p99_ms": 100.0, "queries": 6}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --- wrk ---------------------------------------------------------------------------------------------------------
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        sys.exit("bench/feed.py needs wrk (the HTTP load generator). On Debian: apt-get install -y wrk")
+    return path
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not match:
+        raise ValueError(f"cannot read a wrk duration: {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_wrk(output: str) -> dict:
+    result: dict = {"non_2xx": 0, "socket_errors": "none"}
+    for pct in ("50", "75", "90", "99"):
+        match = re.search(rf"^\s+{pct}%\s+(\S+)", output, re.M)
+        if match:
+            result[f"p{pct}_ms"] = _ms(match.group(1))
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    result["rps"] = float(match.group(1)) if match else 0.0
+    match = re.search(r"(\d+) requests in ([\d.]+\w+)", output)
+    if match:
+        result["requests"] = int(match.group(1))
+    match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if match:
+        result["non_2xx"] = int(match.group(1))
+    match = re.search(r"Socket errors: (.*)", output)
+    if match:
+        result["socket_errors"] = match.group(1).strip()
+    return result
+
+
+class LoadSampler:
+    """The 1-minute load average every 2 s while a run lasts."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with open("/proc/loadavg") as handle:
+                self.samples.append(float(handle.read().split()[0]))
+            self._stop.wait(2)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        s = self.samples or [0.0]
+        return {"load_mean": round(sum(s) / len(s), 1), "load_max": round(max(s), 1)}
+
+
+def run_wrk(url: str, paths: list[str], tokens_file: Path, tmp: Path, *, duration: int, connections: int,
+            threads: int, warmup: int) -> dict:
+    paths_file = tmp / "paths.txt"
+    paths_file.write_text("\n".join(paths) + "\n")
+    env = {**os.environ, "BENCH_TOKENS": str(tokens_file), "BENCH_PATHS": str(paths_file)}
+    base = ["wrk", "-c", str(connections), "-t", str(threads), "--timeout", "30s", "--latency", "-s",
+            str(BENCH / "feed_wrk.lua")]
+    if warmup:
+        subprocess.run(base + ["-d", f"{warmup}s", url], env=env, capture_output=True, text=True, check=True)
+    with LoadSampler() as sampler:
+        done = subprocess.run(base + ["-d", f"{duration}s", url], env=env, capture_output=True, text=True,
+                              check=True)
+    result = parse_wrk(done.stdout)
+    result.update(sampler.summary())
+    result["raw"] = done.stdout
+    return result
+
+
+# --- servers -----------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn on 127.0.0.1:<free port>, started and stopped by its own pid."""
+
+    def __init__(self, env: dict, settings_module: str, args: argparse.Namespace, log_path: Path) -> None:
+        self.port = free_port()
+        self.env = {**env, "DJANGO_SETTINGS_MODULE": settings_module}
+        self.cmd = [GUNICORN, "entraide.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+                    "--workers", str(args.workers), "--worker-class", args.worker_class,
+                    "--chdir", str(ROOT), "--log-level", "warning"]
+        if args.gunicorn_threads > 1:
+            self.cmd += ["--threads", str(args.gunicorn_threads)]
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     cwd=ROOT)
+        return self
+
+    def wait_ready(self, path: str, token: str | None = None, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited ({self.proc.returncode}); see {self.log_path}")
+            try:
+                with urllib.request.urlopen(urllib.request.Request(self.url + path, headers=headers), timeout=30) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+                last = exc
+            time.sleep(0.5)
+        raise SystemExit(f"gunicorn did not answer {path} with 200 within {timeout} s ({last}); see {self.log_path}")
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+
+
+# --- databases ---------------------------------------------------------------------------------------------------
+
+def pg_admin(url: str):
+    import psycopg
+
+    parts = urllib.parse.urlsplit(url)
+    admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+    return psycopg.connect(admin, autocommit=True), parts.path.lstrip("/")
+
+
+def pg_create(url: str) -> None:
+    conn, name = pg_admin(url)
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def pg_drop(url: str) -> None:
+    conn, name = pg_admin(url)
+    with conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def refresh_tokens(vendor: str, url: str) -> None:
+    """Mark every token used just now, so `user_for_token` does not write `last_used_at` during the measured run
+    (it writes at most once per 5 minutes per token; the warm-up would do it too, this makes it certain)."""
+    if vendor == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(urllib.parse.urlsplit(url).path, isolation_level=None)
+        conn.execute("UPDATE accounts_apitoken SET last_used_at = strftime('%Y-%m-%d %H:%M:%f', 'now')")
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE accounts_apitoken SET last_used_at = now()")
+
+
+def run_backend(db: str, args: argparse.Namespace) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix=f"entraide-feed-bench-{db}-"))
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update({"ENTRAIDE_VAR_DIR": str(tmp), "DEBUG": "false", "LOG_LEVEL": "ERROR",
+                "PYTHONPATH": f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}".rstrip(os.pathsep)})
+    if db == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    else:
+        url = args.pg_url
+        pg_create(url)
+    env["DATABASE_URL"] = url
+    tokens_file = tmp / "tokens.txt"
+    result: dict = {"db": db}
+    try:
+        log(f"{db}: seeding at scale {args.scale} in {tmp}")
+        start = time.perf_counter()
+        subprocess.run([PYTHON, str(BENCH / "feed_seed.py"), "--scale", str(args.scale), "--tokens",
+                        str(args.tokens), "--tokens-file", str(tokens_file), "--out", str(tmp / "seed.json")],
+                       env={**env, "DJANGO_SETTINGS_MODULE": "entraide.settings"}, check=True, cwd=ROOT)
+        result["seed_wall_s"] = round(time.perf_counter() - start, 1)
+        result["seed"] = json.loads((tmp / "seed.json").read_text())
+        tokens = tokens_file.read_text().split()
+        wrk_opts = {"duration": args.duration, "connections": args.connections, "threads": args.wrk_threads,
+                    "warmup": args.warmup}
+
+        with Server(env, "bench.floor_settings", args, tmp / "gunicorn-floor.log") as server:
+            server.wait_ready("/floor")
+            log(f"{db}: floor, {args.connections} connections, {args.duration} s")
+            result["floor"] = run_wrk(server.url + "/floor", ["/floor"], tokens_file, tmp, **wrk_opts)
+        with Server(env, "entraide.settings", args, tmp / "gunicorn-app.log") as server:
+            server.wait_ready("/api/v1/feed", tokens[0])
+            refresh_tokens(db if db == "sqlite" else "postgresql", url)
+            log(f"{db}: feed, {args.connections} connections, {args.duration} s")
+            result["feed"] = run_wrk(server.url + "/api/v1/feed", ["/api/v1/feed"], tokens_file, tmp, **wrk_opts)
+            search_paths = ["/api/v1/search?" + urllib.parse.urlencode({"q": term}) for term in SEARCH_TERMS]
+            log(f"{db}: search, {args.connections} connections, {args.duration} s")
+            result["search"] = run_wrk(server.url + search_paths[0], search_paths, tokens_file, tmp, **wrk_opts)
+        for kind in ("floor", "feed", "search"):
+            r = result[kind]
+            log(f"{db} {kind}: {r['rps']:.0f} req/s, p50 {r.get('p50_ms', 0):.1f} ms, p99 {r.get('p99_ms', 0):.1f} ms,"
+                f" non-2xx {r['non_2xx']}, load {r['load_mean']} (max {r['load_max']})")
+    finally:
+        if not args.keep:
+            if db == "postgres":
+                pg_drop(url)
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            log(f"{db}: kept {url} and {tmp}")
+    return result
+
+
+# --- report ------------------------------------------------------------------------------------------------------
+
+def machine() -> str:
+    model = platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            model = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def yes(ok: bool) -> str:
+    return "**yes**" if ok else "**no**"
+
+
+def report(results: list[dict], args: argparse.Namespace) -> str:
+    lines = []
+    lines.append("| Backend | Floor req/s (p50 / p99) | Feed req/s (p50 / p99) | Feed / floor | Search req/s (p50 / p99) "
+                 "| Queries per feed page, limit 10 / 20 / 50 (API request) | Seeding |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        f, fe, s = r["floor"], r["feed"], r["search"]
+        ip = r["seed"]["in_process"]
+        q = " / ".join(str(ip["feed_page_queries"][str(n)]["max"]) for n in (10, 20, 50))
+        qa = " / ".join(str(ip["api_feed_queries"][str(n)]["max"]) for n in (10, 20, 50))
+        seed = r["seed"]["seed"]
+        lines.append(
+            f"| {r['db']} | {f['rps']:,.0f} ({f['p50_ms']:.1f} / {f['p99_ms']:.1f} ms) "
+            f"| {fe['rps']:,.0f} ({fe['p50_ms']:.1f} / {fe['p99_ms']:.1f} ms) | {fe['rps'] / f['rps']:.0%} "
+            f"| {s['rps']:,.0f} ({s['p50_ms']:.1f} / {s['p99_ms']:.1f} ms) | {q} ({qa}) "
+            f"| {seed['rows']:,} rows in {r['seed']['seed_s']:,.0f} s ({seed['rows'] / r['seed']['seed_s']:,.0f} rows/s) |")
+    lines.append("")
+    lines.append("| Target | " + " | ".join(r["db"] for r in results) + " |")
+    lines.append("|---|" + "---|" * len(results))
+    rows = [
+        ("Feed throughput ≥ 40 % of the floor", lambda r: (r["feed"]["rps"] / r["floor"]["rps"] >= 0.40,
+                                                           f"{r['feed']['rps'] / r['floor']['rps']:.0%}")),
+        (f"Feed p99 < 50 ms at {args.connections} connections", lambda r: (r["feed"]["p99_ms"] < 50,
+                                                                           f"{r['feed']['p99_ms']:.0f} ms")),
+        ("Search p99 < 100 ms", lambda r: (r["search"]["p99_ms"] < 100, f"{r['search']['p99_ms']:.0f} ms")),
+        ("A feed page in at most 6 queries, constant", lambda r: (
+            max(v["max"] for v in r["seed"]["in_process"]["feed_page_queries"].values()) <= 6
+            and len({v["max"] for v in r["seed"]["in_process"]["feed_page_queries"].values()}) == 1,
+            f"{r['seed']['in_process']['feed_page_queries']['20']['max']} (API request: "
+            f"{r['seed']['in_process']['api_feed_queries']['20']['max']} with the token lookup)")),
+    ]
+    for label, fn in rows:
+        cells = []
+        for r in results:
+            ok, text = fn(r)
+            cells.append(f"{yes(ok)}: {text}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for r in results:
+        lines.append(f"Load average (1 min) during the {r['db']} runs: floor {r['floor']['load_mean']} "
+                     f"(max {r['floor']['load_max']}), feed {r['feed']['load_mean']} (max {r['feed']['load_max']}), "
+                     f"search {r['search']['load_mean']} (max {r['search']['load_max']}). Non-2xx responses: floor "
+                     f"{r['floor']['non_2xx']}, feed {r['feed']['non_2xx']}, search {r['search']['non_2xx']}; "
+                     f"socket errors: feed {r['feed']['socket_errors']}, search {r['search']['socket_errors']}.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full city (1.0 = 2,000,000 posts)")
+    parser.add_argument("--duration", type=int, default=30, help="seconds of each measured wrk run")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured wrk before each run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the machine has 2 cores)")
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--gunicorn-threads", type=int, default=1)
+    parser.add_argument("--tokens", type=int, default=2000, help="members whose tokens the load spreads over")
+    parser.add_argument("--keep", action="store_true", help="keep the databases and temporary files")
+    parser.add_argument("--json", type=Path, help="also write every figure (and wrk's raw output) to this file")
+    args = parser.parse_args()
+    require_wrk()
+    print(f"# Entraide feed benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    print(f"Machine: {machine()}")
+    print(f"Command: {' '.join([Path(sys.executable).name, *sys.argv])}", flush=True)
+    results = []
+    for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+        results.append(run_backend(db, args))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    print()
+    print(report(results, args))
+    for r in results:
+        ip = r["seed"]["in_process"]
+        print(f"\n{r['db']}: seeding {json.dumps(r['seed']['seed']['tables'])}; finish {r['seed']['seed']['finish']}; "
+              f"neighbourhood import {r['seed']['neighbourhoods']['seconds']:.1f} s")
+        print(f"{r['db']}: in-process feed_page ms {ip['feed_page_ms']}; search queries {ip['search_queries']}")
+        for name, plan in ip["plans"].items():
+            print(f"{r['db']}: EXPLAIN of the {name} query:\n{plan['plan']}")
+
+
+if __name__ == "__main__":
+    main()
