@@ -60,3 +60,15 @@ def gazetteer(db):
     from entraide.places.gazetteer import import_addresses
 
     import_addresses(DATA / "paris-adresses-sample.csv")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` need row locks and real concurrency: they run in the PostgreSQL pass only."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    kept = [item for item in items if item.get_closest_marker("postgres") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("postgres")])
+        items[:] = kept

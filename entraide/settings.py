@@ -184,6 +184,12 @@ ENTRAIDE_COUNTRY = os.environ.get("ENTRAIDE_COUNTRY", "FR")
 ENTRAIDE_BLUR_RESOLUTION = 9
 ENTRAIDE_GEOLOCATION_MAX_ACCURACY_M = int(os.environ.get("ENTRAIDE_GEOLOCATION_MAX_ACCURACY_M", "100"))
 ENTRAIDE_CODE_MAX_ATTEMPTS = 5
+# Feed.
+ENTRAIDE_EDIT_WINDOW_MINUTES = int(os.environ.get("ENTRAIDE_EDIT_WINDOW_MINUTES", "60"))
+ENTRAIDE_MAX_IMAGE_BYTES = int(os.environ.get("ENTRAIDE_MAX_IMAGE_BYTES", str(5 * 1024 * 1024)))
+ENTRAIDE_MAX_IMAGE_PIXELS = int(os.environ.get("ENTRAIDE_MAX_IMAGE_PIXELS", str(40_000_000)))
+# Atom feeds of official announcements, off unless the operator wants them public.
+ENTRAIDE_ATOM_FEEDS = env_bool("ENTRAIDE_ATOM_FEEDS", False)
 
 LOGGING = {
     "version": 1,

@@ -17,7 +17,11 @@ class ApiBodySizeMiddleware:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
-            if length > settings.ENTRAIDE_MAX_BODY_BYTES:
+            limit = settings.ENTRAIDE_MAX_BODY_BYTES
+            if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+                # Uploads carry one picture; the image rules (size, pixels) are checked again on the file itself.
+                limit = settings.ENTRAIDE_MAX_IMAGE_BYTES + settings.ENTRAIDE_MAX_BODY_BYTES
+            if length > limit:
                 return JsonResponse(
                     {"code": "payload_too_large", "message": _("The request body is too large."), "fields": {}},
                     status=413,

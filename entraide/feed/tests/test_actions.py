@@ -11,7 +11,7 @@ from django.utils import timezone
 from entraide.accounts.factories import MemberFactory
 from entraide.core import events
 from entraide.core.errors import EntraideError
-from entraide.feed import actions, queries
+from entraide.feed import actions
 from entraide.feed.factories import CommentFactory, CrisisFactory, PostFactory
 from entraide.feed.models import Comment, KindnessPrompt, Post, PostImage, PostTag, Thanks
 from entraide.places.models import Neighbourhood

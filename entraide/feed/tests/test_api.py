@@ -10,7 +10,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from entraide.accounts.factories import MemberFactory
 from entraide.accounts.models import ApiToken
 from entraide.feed.factories import CommentFactory, CrisisFactory, PostFactory
 from entraide.feed.models import KindnessPrompt, Post, PostImage
@@ -346,3 +345,33 @@ def test_every_feed_endpoint_is_in_the_openapi_schema_with_its_schemas(client):
     assert set(post_in["properties"]["category"]["enum"]) >= {"general", "urgent", "lost_found"}
     assert {"id", "author", "neighbourhood", "body_html", "thanked_by_me", "images"} <= set(
         schema["components"]["schemas"]["PostOut"]["properties"])
+
+
+# --- admin ------------------------------------------------------------------------------------------------------
+
+def test_operators_pin_posts_and_see_kindness_counts_in_the_admin(alice, home):
+    from django.contrib.auth import get_user_model
+
+    from entraide.feed.models import Crisis
+
+    operator = get_user_model().objects.create_superuser("operator", "op@example.org", "a-long-operator-password")
+    client = Client()
+    client.force_login(operator)
+    post = PostFactory(author=alice)
+    comment = CommentFactory(post=post, author=alice)
+    Post.objects.filter(id=post.id).update(comment_count=1)
+    CrisisFactory()
+    for outcome in ("shown", "shown", "reworded"):
+        KindnessPrompt.objects.create(neighbourhood=home, kind="post", outcome=outcome)
+    assert client.get("/admin/feed/post/").status_code == 200
+    assert client.get(f"/admin/feed/post/{post.id}/change/").status_code == 200
+    assert client.get(f"/admin/feed/crisis/{Crisis.objects.get().id}/change/").status_code == 200
+    page = client.get("/admin/feed/kindnessprompt/").content.decode()
+    assert "Shown: 2" in page and "Reworded: 1" in page and "Published Anyway: 0" in page
+    data = {"form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-0-id": str(post.id),
+            "form-0-pinned": "on", "form-0-official": "on", "_save": "Save"}
+    assert client.post("/admin/feed/post/", data).status_code == 302
+    post.refresh_from_db()
+    assert post.pinned and post.official
+    assert client.post(f"/admin/feed/comment/{comment.id}/delete/", {"post": "yes"}).status_code == 302
+    assert Post.objects.get(id=post.id).comment_count == 0

@@ -8,7 +8,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from entraide.accounts.factories import MemberFactory
 from entraide.core.errors import EntraideError, NotFound
 from entraide.feed import actions, queries
 from entraide.feed.factories import CommentFactory, CrisisFactory, PostFactory
