@@ -98,5 +98,11 @@ def test_the_demo_loads_the_city_and_members_that_can_log_in(client):
     assert camille.neighbourhood.name == "Combat" and camille.is_verified
     assert Member.objects.get(user__email="jeanne@demo.entraide.fr").verification_state == "pending"
     assert client.login(email="camille@demo.entraide.fr", password=DEMO_PASSWORD)
+    from entraide.feed.queries import feed_page
+
+    karim = Member.objects.get(user__email="karim@demo.entraide.fr")
+    assert karim.neighbourhood in camille.neighbourhood.nearby.all()
+    seen_by_karim = {post.title for post in feed_page(karim).items}
+    assert "Je fais les courses pour les personnes à risque" in seen_by_karim  # Camille's, in Combat
     call_command("demo", no_serve=True, verbosity=0)  # a second run changes nothing
     assert Member.objects.count() == 4

@@ -16,8 +16,8 @@ DEMO_PASSWORD = "entraide-demo-2020"
 DEMO_MEMBERS = [
     ("operator@demo.entraide.fr", "Olivia Operatrice", "67 Avenue Simon Bolivar 75019 Paris", "verified", True),
     ("camille@demo.entraide.fr", "Camille Martin", "67 Avenue Simon Bolivar 75019 Paris", "verified", False),
-    ("karim@demo.entraide.fr", "Karim Benali", "10 Rue du Docteur Blanche 75016 Paris", "verified", False),
-    ("jeanne@demo.entraide.fr", "Jeanne Petit", "10 Rue du Docteur Blanche 75016 Paris", "pending", False),
+    ("karim@demo.entraide.fr", "Karim Benali", "108 Rue de Belleville 75020 Paris", "verified", False),
+    ("jeanne@demo.entraide.fr", "Jeanne Petit", "36 Rue Piat 75020 Paris", "pending", False),
 ]
 
 
@@ -51,6 +51,7 @@ class Command(BaseCommand):
         if not PostcodeArea.objects.exists():
             call_command("import_postcodes", str(data / "geonames-postcodes-fr.csv"), verbosity=verbosity)
         self._members()
+        self._feed()
         self._print_logins()
         if not opts["no_serve"]:
             serve = {"port": opts["port"]} if opts["port"] else {}
@@ -75,6 +76,39 @@ class Command(BaseCommand):
         member = create_member(user, display_name=name, home=resolve_home(address=address))
         if verified:
             do_operator_verify(member)
+
+    def _feed(self) -> None:
+        """A declared crisis and a few posts between Combat and Belleville, two neighbouring quartiers."""
+        from django.utils import timezone
+
+        from entraide.accounts.models import Member
+        from entraide.feed import actions
+        from entraide.feed.models import Crisis, Post
+
+        if Post.objects.exists():
+            return
+        Crisis.objects.get_or_create(tag="covid-19", defaults={
+            "name": "COVID-19", "starts_at": timezone.now(),
+            "banner": "Confinement : courses, pharmacie et garde d'enfants entre voisins. Restez chez vous si vous êtes à risque.",
+        })
+        camille = Member.objects.get(user__email="camille@demo.entraide.fr")
+        karim = Member.objects.get(user__email="karim@demo.entraide.fr")
+        # Each reads the other's quartier: they are neighbours (Combat and Belleville touch).
+        camille.reads_nearby.add(karim.neighbourhood)
+        karim.reads_nearby.add(camille.neighbourhood)
+        courses = actions.do_create_post(
+            camille, category="general", audience="nearby", tags=["courses"], crisis_tag="covid-19",
+            title="Je fais les courses pour les personnes à risque",
+            body="Je passe au marché **samedi matin**. Si vous êtes à risque ou soignant, dites-moi ce qu'il vous faut.")
+        actions.do_create_post(
+            karim, category="advice", audience="nearby", tags=["école"],
+            title="Devoirs imprimés pour les écoles du quartier",
+            body="L'imprimerie de la rue de Belleville imprime gratuitement les devoirs des écoles. Pensez aux voisins sans imprimante.")
+        actions.do_create_post(
+            karim, category="give_lend", title="Je prête des jeux de société",
+            body="Une dizaine de jeux pour enfants à prêter pendant le confinement, dépôt devant la porte.")
+        actions.do_create_comment(karim, courses.id, body="Merci Camille ! Mon voisin du 3e aurait besoin de pain et de lait.")
+        actions.do_thank_post(karim, courses.id)
 
     def _print_logins(self) -> None:
         self.stdout.write("")
