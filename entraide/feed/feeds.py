@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from entraide.places.models import Neighbourhood
 
-from .models import Post
+from . import queries
 
 MAX_ITEMS = 50
 
@@ -46,8 +46,7 @@ class NeighbourhoodAnnouncementsFeed(Feed):
 
     def items(self, obj):
         # Public announcements only: official posts are published for anyone to read, nothing else is listed.
-        return list(Post.objects.filter(neighbourhood=obj, official=True).select_related("author")
-                    .order_by("-created_at", "-id")[:MAX_ITEMS])
+        return queries.public_announcements(obj.id, limit=MAX_ITEMS)
 
     def item_title(self, item):
         return item.title or Truncator(item.body).words(12)

@@ -32,6 +32,7 @@ class ImageView(NamedTuple):
     url: str
     width: int
     height: int
+    id: int
 
 
 @dataclass
@@ -182,7 +183,7 @@ def _post_views(member, posts: list[Post]) -> list[PostView]:
     images: dict[int, list[ImageView]] = defaultdict(list)
     for image in PostImage.objects.filter(post_id__in=ids).order_by("post_id", "position", "id").only(
             "id", "post_id", "width", "height"):
-        images[image.post_id].append(ImageView(_image_url(image.id), image.width, image.height))
+        images[image.post_id].append(ImageView(_image_url(image.id), image.width, image.height, image.id))
     thanked = set(Thanks.objects.filter(member=member, post_id__in=ids, comment__isnull=True)
                   .values_list("post_id", flat=True)) if member is not None else set()
     now = timezone.now()
@@ -328,3 +329,9 @@ def image_for(member, image_id: int) -> PostImage:
     if image is None:
         raise NotFound()
     return image
+
+
+def public_announcements(neighbourhood_id: int, *, limit: int = 50) -> list[Post]:
+    """Official posts of a neighbourhood: the only ones published for anyone to read (the Atom feed)."""
+    return list(Post.objects.filter(neighbourhood_id=neighbourhood_id, official=True).select_related("author")
+                .order_by("-created_at", "-id")[:limit])

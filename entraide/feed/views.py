@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import Resolver404, resolve, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -64,23 +64,10 @@ def _get_comment(member, comment_id: int):
         raise Http404
 
 
-def _image_id(url: str) -> int | None:
-    """The picture's id from the URL the queries give (the API's), so pages can link to their own view."""
-    try:
-        return int(resolve(url).kwargs["image_id"])
-    except (Resolver404, KeyError, ValueError, TypeError):
-        return None
-
-
 def _with_page_images(view):
     """Attach what the templates show: `page_images` ((url of the page image view, width, height) for each picture)
     and `category_label`."""
-    images = []
-    for image in view.images:
-        image_id = _image_id(image.url)
-        url = reverse("feed_image", args=[image_id]) if image_id is not None else image.url
-        images.append((url, image.width, image.height))
-    view.page_images = images
+    view.page_images = [(reverse("feed_image", args=[image.id]), image.width, image.height) for image in view.images]
     view.category_label = CATEGORY_LABELS.get(view.category, view.category)
     return view
 

@@ -87,6 +87,7 @@ def test_neighbours_share_comment_thank_search_and_filter_a_crisis(new_context, 
     nadia.get_by_role("button", name="Comment", exact=True).click()
     expect(nadia.locator("#comment-list")).to_contain_text("Je peux tenir le stand de crêpes.")
     expect(nadia.locator("#comments-title")).to_contain_text("(1)")
+    expect(nadia.locator("article.post .actions a[href$='#comments']")).to_have_text("1 comment")
     expect(nadia.locator("#id_comment_body")).to_have_value("")
     thanks = nadia.locator("article.post form.thanks")
     expect(thanks.locator(".thanks-count")).to_have_text("0 thanks")

@@ -9,89 +9,10 @@ from django.db import connection
 from django.utils import timezone
 
 from entraide.accounts.factories import MemberFactory
-from entraide.core import events
-from entraide.core.errors import EntraideError
 from entraide.feed import actions
+from entraide.feed.tests.helpers import refused
 from entraide.feed.factories import CommentFactory, CrisisFactory, PostFactory
 from entraide.feed.models import Comment, KindnessPrompt, Post, PostImage, PostTag, Thanks
-from entraide.places.models import Neighbourhood
-
-
-# --- shared fixtures (imported by the other feed test modules) --------------------------------------------------
-
-@pytest.fixture
-def home(neighbourhood):
-    """Saint-Gervais."""
-    return neighbourhood
-
-
-@pytest.fixture
-def nearby(paris):
-    """Saint-Merri, next to Saint-Gervais."""
-    return Neighbourhood.objects.get(city=paris, name="Saint-Merri")
-
-
-@pytest.fixture
-def far(paris):
-    """Combat, in the 19e: not next to Saint-Gervais."""
-    return Neighbourhood.objects.get(city=paris, name="Combat")
-
-
-@pytest.fixture
-def alice(home):
-    return MemberFactory(neighbourhood=home, verified=True, display_name="Alice Martin")
-
-
-@pytest.fixture
-def bob(home):
-    return MemberFactory(neighbourhood=home, verified=True, display_name="Bruno Lefèvre")
-
-
-@pytest.fixture
-def pending(home):
-    return MemberFactory(neighbourhood=home, display_name="Paul Pending")
-
-
-@pytest.fixture
-def nadia(nearby):
-    """A verified member of the nearby neighbourhood."""
-    return MemberFactory(neighbourhood=nearby, verified=True, display_name="Nadia Benali")
-
-
-@pytest.fixture
-def zoe(far):
-    """A verified member of a far neighbourhood."""
-    return MemberFactory(neighbourhood=far, verified=True, display_name="Zoé Petit")
-
-
-@pytest.fixture
-def published():
-    """Events heard by subscribers (only after commit)."""
-    seen: list[dict] = []
-
-    def receiver(sender, event, **kwargs):
-        seen.append(event)
-
-    events.event_published.connect(receiver)
-    yield seen
-    events.event_published.disconnect(receiver)
-
-
-def refused(code: str, status: int | None = None):
-    class _Refusal:
-        def __enter__(self):
-            self.ctx = pytest.raises(EntraideError)
-            self.info = self.ctx.__enter__()
-            return self.info
-
-        def __exit__(self, *exc):
-            result = self.ctx.__exit__(*exc)
-            assert self.info.value.code == code, (self.info.value.code, self.info.value.message)
-            if status is not None:
-                assert self.info.value.status == status
-            return result
-
-    return _Refusal()
 
 
 def post(member, **kwargs):
@@ -508,12 +429,6 @@ def test_a_failure_while_storing_removes_the_post_and_the_files_already_written(
         post(alice, images=files)
     assert not Post.objects.exists() and not PostImage.objects.exists()
     assert not [p for p in media_root.rglob("*") if p.is_file()]
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return tmp_path / "media"
 
 
 # --- search hooks -----------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from entraide.accounts.models import ApiToken
 from entraide.feed.factories import CommentFactory, CrisisFactory, PostFactory
 from entraide.feed.models import KindnessPrompt, Post, PostImage
 
-from .test_actions import alice, bob, far, home, media_root, nadia, nearby, pending, zoe  # noqa: F401 - fixtures
 from .test_images import jpeg_bytes
 
 TRACEBACK_MARKERS = ("Traceback", 'File "', "site-packages")

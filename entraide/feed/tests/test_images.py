@@ -13,7 +13,7 @@ from entraide.core.errors import EntraideError
 from entraide.feed import actions, images
 from entraide.feed.models import PostImage
 
-from .test_actions import alice, bob, home, media_root, refused  # noqa: F401 - fixtures
+from .helpers import refused
 
 GPS_IFD = 0x8825
 

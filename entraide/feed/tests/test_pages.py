@@ -15,7 +15,6 @@ from entraide.feed import actions
 from entraide.feed.factories import CommentFactory, CrisisFactory, PostFactory
 from entraide.feed.models import Comment, Post, Thanks
 
-from .test_actions import alice, bob, far, home, media_root, nadia, nearby, pending, zoe  # noqa: F401 - fixtures
 
 HX = {"HX-Request": "true"}
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -243,6 +242,18 @@ def test_editing_a_post_marks_it_edited(client, alice):
     assert 'class="edited"' in html(client.get(f"/feed/posts/{target.id}/"))
 
 
+def test_the_kindness_reminder_on_an_edit_then_save_anyway(client, alice):
+    target = publish(alice)
+    login(client, alice)
+    data = {"category": "general", "title": "", "body": "Bande d'abrutis", "tags": ""}
+    response = client.post(f"/feed/posts/{target.id}/edit/", data)
+    page = html(response)
+    assert response.status_code == 400 and 'role="alert"' in page and "Bande d&#x27;abrutis</textarea>" in page
+    assert Post.objects.get(id=target.id).body == "Bonjour les voisins"
+    response = client.post(f"/feed/posts/{target.id}/edit/", {**data, "confirm_kindness": "1"})
+    assert response.status_code == 302 and Post.objects.get(id=target.id).body == "Bande d'abrutis"
+
+
 def test_after_the_edit_window_the_post_cannot_be_edited(client, alice):
     target = publish(alice)
     Post.objects.filter(id=target.id).update(created_at=timezone.now() - timedelta(hours=3))
@@ -305,6 +316,7 @@ def test_htmx_comment_returns_the_comments_section_only(client, alice, bob):
     assert response.status_code == 200
     page = html(response)
     assert page.lstrip().startswith('<section id="comments"') and "<html" not in page
+    assert re.search(rf'id="post-{target.id}-comment-count" hx-swap-oob="true">1 comment<', page)
     assert "Avec htmx" in page and "(1)" in page
     assert 'id="id_comment_body"' in page and "Avec htmx</textarea>" not in page  # a fresh form
 

@@ -14,7 +14,6 @@ from entraide.feed.factories import CommentFactory, CrisisFactory, PostFactory
 from entraide.feed.models import Post, PostImage, Thanks
 from entraide.places.models import City
 
-from .test_actions import alice, bob, far, home, nadia, nearby, zoe  # noqa: F401 - fixtures
 
 
 def ids(page) -> list[int]:
