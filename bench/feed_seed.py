@@ -44,7 +44,7 @@ from django.utils import timezone  # noqa: E402
 import feed_text  # noqa: E402
 from entraide.accounts.models import ApiToken, Member  # noqa: E402
 from entraide.feed import search as search_module  # noqa: E402
-from entraide.feed.models import Comment, Crisis, Post, PostTag, SearchDoc, Thanks  # noqa: E402
+from entraide.feed.models import Comment, Crisis, Post, SearchDoc, Thanks  # noqa: E402
 from entraide.places.actions import do_import_neighbourhoods  # noqa: E402
 from entraide.places.models import Neighbourhood  # noqa: E402
 
@@ -612,6 +612,9 @@ def main() -> None:
     result["in_process"] = measure_in_process(token_members, tokens)
     del member_ids
     args.out.write_text(json.dumps(result, indent=1, default=str))
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
     log(f"seeded and measured; {result['seed']['rows']:,} rows in {result['seed_s']} s")
 
 

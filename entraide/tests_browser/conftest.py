@@ -35,7 +35,7 @@ def browser():
     """
     executable = _chromium_path()
     if not executable:
-        pytest.skip("chromium is not installed")
+        pytest.fail("Debian's chromium is needed for browser tests: apt-get install chromium (.ci/run installs it)")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
