@@ -45,6 +45,7 @@ import feed_text  # noqa: E402
 from entraide.accounts.models import ApiToken, Member  # noqa: E402
 from entraide.feed import search as search_module  # noqa: E402
 from entraide.feed.models import Comment, Crisis, Post, SearchDoc, Thanks  # noqa: E402
+from entraide.feed.search_models import scope_tokens  # noqa: E402
 from entraide.places.actions import do_import_neighbourhoods  # noqa: E402
 from entraide.places.models import Neighbourhood  # noqa: E402
 
@@ -120,8 +121,8 @@ class SqliteWriter:
             cur.execute(sql)
         timings["indexes"] = time.perf_counter() - start
         start = time.perf_counter()
-        forward = importlib.import_module("entraide.feed.migrations.0002_search").SQLITE_FORWARD
-        cur.execute(forward[1])  # the AFTER INSERT trigger, as the migration wrote it
+        migration = importlib.import_module("entraide.feed.migrations.0003_search_scope")
+        cur.execute(migration.SQLITE_INSERT_TRIGGER)  # the AFTER INSERT trigger, as the migration wrote it
         cur.execute("INSERT INTO feed_searchdoc_fts(feed_searchdoc_fts) VALUES ('rebuild')")
         timings["fts_rebuild"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -460,18 +461,19 @@ def seed(scale: float, writer, tmp: Path) -> dict:
 
     # Search documents: what search.index_post / index_comment store (plain text = the body: no markup in it).
     doc_cols = ["id", "kind", "post_id", "comment_id", "neighbourhood_id", "audience", "created_at", "title", "body",
-                "title_stems", "body_stems"]
+                "title_stems", "body_stems", "scope_tokens"]
     check_columns(SearchDoc, doc_cols)
 
     def docs():
         for i in range(n_posts):
             t, body, ts, bs = post_text(i)
-            yield (i + 1, "post", i + 1, None, post_nb_l[i], audience_l[i], post_created_s[i], t, body, ts, bs)
+            yield (i + 1, "post", i + 1, None, post_nb_l[i], audience_l[i], post_created_s[i], t, body, ts, bs,
+                   scope_tokens(post_nb_l[i], audience_l[i]))
         for j in range(n_comments):
             body, bs = comment_text(j)
             p = cpost_l[j]
             yield (n_posts + j + 1, "comment", p + 1, j + 1, post_nb_l[p], audience_l[p], comment_created_s[j], "",
-                   body, "", bs)
+                   body, "", bs, scope_tokens(post_nb_l[p], audience_l[p]))
 
     through_cols = ["id", "member_id", "neighbourhood_id"]
     check_columns(Member.reads_nearby.through, through_cols)

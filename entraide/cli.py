@@ -15,10 +15,11 @@ def main(argv: list[str] | None = None) -> None:
               "  demo                    migrate, load the demo city, print logins and serve\n"
               "  serve                   serve the site (gunicorn; PORT, default 8000)\n"
               "  import-neighbourhoods   FILE.geojson --name-field NAME [--code-field CODE] [--city CITY]\n"
-              "  import-addresses        FILE.csv (Base Adresse Nationale layout)\n"
-              "  import-postcodes        FILE.csv (GeoNames postal codes)\n"
-              "  geocode \"TEXT\"          candidates as JSON\n"
-              "  locate LAT LON          the neighbourhood as JSON\n\n"
+              "  import-addresses        FILE.csv[.gz] (Base Adresse Nationale layout) [--keep-good-rows]\n"
+              "  import-postcodes        FILE.csv (GeoNames postal codes) [--country FR]\n"
+              "  issue-letters           NEIGHBOURHOOD_ID --out FILE.pdf [--site-url URL] [--reissue]\n"
+              "  geocode \"TEXT\"          candidates as JSON [--limit N]\n"
+              "  locate LAT LON          the neighbourhood as JSON (null when none covers the point)\n\n"
               "Every Django management command works too (entraide migrate, entraide createsuperuser, ...).")
         return
     command = argv[0].replace("-", "_")

@@ -9,13 +9,15 @@ from .models import InvitationCode, LetterCode, Member
 class MemberAdmin(admin.ModelAdmin):
     list_display = ["display_name", "user", "neighbourhood", "verification_state", "verification_method", "created_at"]
     list_filter = ["verification_state", "verification_method", "neighbourhood__city"]
+    list_select_related = ["user", "neighbourhood__city"]
     search_fields = ["display_name", "user__email"]
     raw_id_fields = ["user", "neighbourhood"]
     readonly_fields = ["blurred_cell", "verified_at", "created_at"]
     filter_horizontal = ["reads_nearby"]
     actions = ["verify_members"]
 
-    @admin.action(description=_("Mark as verified (checked by an operator)"))
+    # permissions=["change"]: without it, staff who may only view members could verify them.
+    @admin.action(description=_("Mark as verified (checked by an operator)"), permissions=["change"])
     def verify_members(self, request, queryset):
         for member in queryset.filter(verification_state="pending"):
             actions.do_operator_verify(member)
@@ -25,6 +27,7 @@ class MemberAdmin(admin.ModelAdmin):
 @admin.register(LetterCode)
 class LetterCodeAdmin(admin.ModelAdmin):
     list_display = ["member", "neighbourhood", "created_at", "used_at", "attempts"]
+    list_select_related = ["member", "neighbourhood__city"]
     exclude = ["code_hash"]
     readonly_fields = ["member", "neighbourhood", "created_at", "printed_at", "used_at", "attempts"]
 
@@ -32,4 +35,5 @@ class LetterCodeAdmin(admin.ModelAdmin):
 @admin.register(InvitationCode)
 class InvitationCodeAdmin(admin.ModelAdmin):
     list_display = ["code", "issuer", "neighbourhood", "expires_at", "used_by"]
+    list_select_related = ["issuer", "used_by", "neighbourhood__city"]
     raw_id_fields = ["issuer", "used_by", "neighbourhood"]

@@ -109,7 +109,8 @@ def _member(request) -> Member:
 def signup(request, payload: SignupIn):
     ratelimit.hit("signup", ratelimit.client_ip(request), limit=20, window_s=3600)
     member = actions.do_signup(email=payload.email, password=payload.password, display_name=payload.display_name,
-                               address=payload.address, lat=payload.lat, lon=payload.lon, language=payload.language)
+                               address=payload.address, lat=payload.lat, lon=payload.lon, language=payload.language,
+                               request=request)
     return Status(201, me_out(member))
 
 

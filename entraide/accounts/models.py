@@ -55,11 +55,15 @@ class Member(models.Model):
 
     @property
     def public_name(self) -> str:
-        """First name and the initial of the last (DESIGN.md, privacy rules)."""
-        parts = self.display_name.split()
-        if len(parts) < 2:
-            return self.display_name
-        return f"{parts[0]} {parts[-1][0].upper()}."
+        return public_name_of(self.display_name)
+
+
+def public_name_of(display_name: str) -> str:
+    """First name and the initial of the last (DESIGN.md, privacy rules)."""
+    parts = display_name.split()
+    if len(parts) < 2:
+        return display_name
+    return f"{parts[0]} {parts[-1][0].upper()}."
 
 
 class LetterCode(models.Model):

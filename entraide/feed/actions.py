@@ -93,14 +93,17 @@ def _check_images_count(count: int) -> None:
 
 
 def _kindness(member, kind: str, texts: Sequence[str], confirm: bool) -> str | None:
-    """Refuse words of the lexicon unless confirmed. Returns the outcome to count with the write, if any.
+    """Refuse words of the lexicon unless confirmed. Returns the outcome the write may count, if any.
 
-    The `shown` count is written on its own (outside the write's transaction) since the write is refused.
+    The `shown` count is written on its own (outside the write's transaction) since the write is refused, and it
+    leaves a pending mark (`kindness.mark_shown`). A confirmed write is the answer to that reminder: published
+    anyway if the words are still there, reworded if not; `_count_kindness` counts it only if the mark is there.
     """
     flagged = kindness.flagged_words(*texts)
     if flagged and not confirm:
         KindnessPrompt.objects.create(neighbourhood_id=member.neighbourhood_id, kind=kind,
                                       outcome=KindnessPrompt.Outcome.SHOWN)
+        kindness.mark_shown(member.id, kind)
         raise EntraideError(
             "kindness_check",
             _("Some words could hurt a neighbour. Reword them, or confirm to publish as it is."),
@@ -111,7 +114,13 @@ def _kindness(member, kind: str, texts: Sequence[str], confirm: bool) -> str | N
 
 
 def _count_kindness(member, kind: str, outcome: str | None) -> None:
-    if outcome:
+    """Count the outcome inside the write's transaction, once per reminder shown to this member for this kind.
+
+    Without a pending reminder (a client that always confirms, a second write after one reminder, a mark that
+    expired) nothing is counted. The mark is taken atomically, so two writes cannot both answer one reminder; if
+    the write then rolls back the answer is lost, which can only under-count, never inflate.
+    """
+    if outcome and kindness.take_pending(member.id, kind):
         KindnessPrompt.objects.create(neighbourhood_id=member.neighbourhood_id, kind=kind, outcome=outcome)
 
 
@@ -224,10 +233,20 @@ def do_edit_post(member, post_id: int, *, title: str | None = None, body: str | 
     return post
 
 
+def deletable_post(member, post_id: int) -> Post:
+    """The post the member may delete: their own, found by author wherever it is, so that an author who moved to
+    another neighbourhood can still remove what they wrote. Someone else's post: NotFound (404) if out of the
+    member's scope, `not_author` (403) if in it, as for any other write."""
+    post = Post.objects.filter(id=post_id, author_id=member.id).first()
+    if post is None:
+        post = queries.post_in_scope(member, post_id)
+        _require_author(member, post)
+    return post
+
+
 def do_delete_post(member, post_id: int) -> None:
-    """Remove one's own post, with its comments, thanks and pictures."""
-    post = queries.post_in_scope(member, post_id)
-    _require_author(member, post)
+    """Remove one's own post, with its comments, thanks and pictures (wherever the author lives now)."""
+    post = deletable_post(member, post_id)
     with transaction.atomic():
         files = list(PostImage.objects.filter(post_id=post.id).values_list("image", flat=True))
         search.unindex_post(post.id)  # the post's document and its comments' ones
@@ -304,10 +323,20 @@ def do_edit_comment(member, comment_id: int, *, body: str, confirm_kindness: boo
     return comment
 
 
+def deletable_comment(member, comment_id: int) -> Comment:
+    """The comment the member may delete: their own, found by author wherever it is; someone else's: NotFound
+    (404) out of scope, `not_author` (403) in it."""
+    comment = Comment.objects.filter(id=comment_id, author_id=member.id).first()
+    if comment is None:
+        comment = queries.comment_in_scope(member, comment_id)
+        _require_author(member, comment)
+    return comment
+
+
 def do_delete_comment(member, comment_id: int) -> None:
-    """Remove one's own comment and its replies; the post's comment count follows."""
-    comment = queries.comment_in_scope(member, comment_id)
-    _require_author(member, comment)
+    """Remove one's own comment and its replies (wherever the author lives now); the post's comment count
+    follows."""
+    comment = deletable_comment(member, comment_id)
     with transaction.atomic():
         ids = [comment.id, *Comment.objects.filter(parent_id=comment.id).values_list("id", flat=True)]
         for removed in ids:

@@ -1,14 +1,16 @@
 """The feed API: posts, comments, thanks, pictures and crises (mounted at /api/v1 by entraide/api.py)."""
 from __future__ import annotations
 
+import json
 import mimetypes
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
+from ninja.responses import NinjaJSONEncoder
 
 from entraide.accounts.models import Member
 from entraide.accounts.queries import member_of
@@ -135,16 +137,22 @@ class CrisisOut(Schema):
     ends_at: datetime | None
 
 
+def post_json(view: queries.PostView) -> dict[str, Any]:
+    """A post as PostOut describes it (tests hold the two together)."""
+    return {
+        "id": view.id, "author": view.author_name,
+        "neighbourhood": {"id": view.neighbourhood_id, "name": view.neighbourhood_name},
+        "category": view.category, "audience": view.audience, "title": view.title, "body": view.body,
+        "body_html": view.body_html, "tags": view.tags, "crisis": view.crisis_tag, "pinned": view.pinned,
+        "official": view.official, "created_at": view.created_at, "edited_at": view.edited_at,
+        "comment_count": view.comment_count, "thanks_count": view.thanks_count, "thanked_by_me": view.thanked_by_me,
+        "is_mine": view.is_mine, "can_edit": view.can_edit,
+        "images": [{"url": i.url, "width": i.width, "height": i.height} for i in view.images],
+    }
+
+
 def post_out(view: queries.PostView) -> PostOut:
-    return PostOut(
-        id=view.id, author=view.author_name,
-        neighbourhood=NeighbourhoodMini(id=view.neighbourhood_id, name=view.neighbourhood_name),
-        category=view.category, audience=view.audience, title=view.title, body=view.body, body_html=view.body_html,
-        tags=view.tags, crisis=view.crisis_tag, pinned=view.pinned, official=view.official,
-        created_at=view.created_at, edited_at=view.edited_at, comment_count=view.comment_count,
-        thanks_count=view.thanks_count, thanked_by_me=view.thanked_by_me, is_mine=view.is_mine,
-        can_edit=view.can_edit, images=[ImageOut(url=i.url, width=i.width, height=i.height) for i in view.images],
-    )
+    return PostOut.model_validate(post_json(view))
 
 
 def comment_out(view: queries.CommentView) -> CommentOut:
@@ -175,7 +183,10 @@ def feed(request, scope: Literal["all", "home", "nearby"] = "all",
         crisis_filter = True if crisis.lower() in {"true", "1", "yes"} else crisis
     page = queries.feed_page(_member(request), scope=scope, category=category or None, tag=tag or None,
                              crisis=crisis_filter, cursor=cursor or None, limit=limit)
-    return {"items": [post_out(v) for v in page.items], "next_cursor": page.next_cursor}
+    # The busiest endpoint: the items are built from our own dataclasses, so re-validating them through pydantic
+    # (a third of a request's CPU) proves nothing; FeedOut still documents the body, and a test checks the two agree.
+    body = {"items": [post_json(v) for v in page.items], "next_cursor": page.next_cursor}
+    return HttpResponse(json.dumps(body, cls=NinjaJSONEncoder), content_type="application/json; charset=utf-8")
 
 
 @router.post("/posts", response={201: PostOut, **errors}, auth=member_auth, summary="Publish a post")

@@ -23,6 +23,14 @@ def atom_feeds_enabled() -> bool:
     return bool(getattr(settings, "ENTRAIDE_ATOM_FEEDS", False))
 
 
+def atom_feed_url(neighbourhood_id: int | None) -> str | None:
+    """The path of a neighbourhood's Atom feed, for `<link rel="alternate">` on its pages; None when feeds are off
+    (the feed answers 404 then, so no page points to it)."""
+    if not atom_feeds_enabled() or neighbourhood_id is None:
+        return None
+    return reverse("neighbourhood_atom", args=[neighbourhood_id])
+
+
 class NeighbourhoodAnnouncementsFeed(Feed):
     feed_type = Atom1Feed
 

@@ -2,10 +2,19 @@
 
 The check never blocks for good: the member can reword, or confirm and publish anyway. Only the counts of
 each outcome are kept (KindnessPrompt), never the text nor who wrote it.
+
+An outcome ("reworded", "published anyway") is counted only as the answer to a reminder actually shown: showing
+one leaves a short-lived pending mark in the cache (member id and kind, nothing else, gone after
+`PENDING_SECONDS`), and the write that answers it takes the mark. A client that always sends
+`confirm_kindness=true` never sees a reminder, so it inflates nothing.
 """
 from __future__ import annotations
 
+from django.core.cache import cache
+
 from entraide.places.textnorm import fold
+
+PENDING_SECONDS = 30 * 60  # time to reword or confirm after a reminder
 
 # Folded (lower case, no accents) single words. Kept short and unambiguous on purpose: a false positive costs a
 # neighbour a needless reminder, so words with an innocent everyday meaning are left out.
@@ -45,3 +54,22 @@ def flagged_words(*texts: str) -> list[str]:
             if word in _SINGLE:
                 found.setdefault(word, None)
     return list(found)
+
+
+def _pending_key(member_id: int, kind: str) -> str:
+    return f"kindness:pending:{member_id}:{kind}"
+
+
+def mark_shown(member_id: int, kind: str) -> None:
+    """Remember, for a short while, that this member was just shown the reminder for a post or a comment."""
+    cache.set(_pending_key(member_id, kind), 1, timeout=PENDING_SECONDS)
+
+
+def take_pending(member_id: int, kind: str) -> bool:
+    """True once per reminder shown and not yet expired: the mark is removed as it is read.
+
+    `get` first because some backends (the local-memory one) let `delete` report an expired key as deleted;
+    then `delete`, whose answer is true for one caller only, so two concurrent writes cannot both take it.
+    """
+    key = _pending_key(member_id, kind)
+    return cache.get(key) is not None and bool(cache.delete(key))

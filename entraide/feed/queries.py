@@ -21,7 +21,10 @@ from django.utils.translation import gettext as _
 from entraide.core.errors import EntraideError, NotFound
 from entraide.places.queries import readable_neighbourhood_ids
 
+from entraide.accounts.models import public_name_of
+
 from .models import Audience, Category, Comment, Crisis, Post, PostImage, Thanks
+from .page_sql import POST_KEYS, PageFilter, images_and_thanks, page_rows
 
 SCOPES = ("all", "home", "nearby")
 MAX_PAGE = 100
@@ -175,35 +178,33 @@ def _image_url(image_id: int) -> str:
     return reverse("api:feed_image", kwargs={"image_id": image_id})
 
 
-def _post_views(member, posts: list[Post]) -> list[PostView]:
-    """Views of already-fetched posts (author, neighbourhood, crisis selected): two more queries at most."""
-    if not posts:
+def _post_rows(qs: QuerySet[Post]) -> dict[int, dict]:
+    """The columns a post view needs (page_sql.POST_KEYS), by id: plain values, not model instances, and none of
+    the neighbourhood's geometry (kilobytes of JSON per row, to show a name)."""
+    return {row["id"]: row for row in qs.values(*POST_KEYS)}
+
+
+def _post_views(member, rows: list[dict]) -> list[PostView]:
+    """Views of fetched post rows: one more query (pictures, and which of the posts the member thanked)."""
+    if not rows:
         return []
-    ids = [p.id for p in posts]
-    images: dict[int, list[ImageView]] = defaultdict(list)
-    for image in PostImage.objects.filter(post_id__in=ids).order_by("post_id", "position", "id").only(
-            "id", "post_id", "width", "height"):
-        images[image.post_id].append(ImageView(_image_url(image.id), image.width, image.height, image.id))
-    thanked = set(Thanks.objects.filter(member=member, post_id__in=ids, comment__isnull=True)
-                  .values_list("post_id", flat=True)) if member is not None else set()
-    now = timezone.now()
     member_id = getattr(member, "id", None)
+    images, thanked = images_and_thanks(member_id, [r["id"] for r in rows])
+    now = timezone.now()
     return [
         PostView(
-            id=p.id, neighbourhood_id=p.neighbourhood_id, neighbourhood_name=p.neighbourhood.name,
-            author_name=p.author.public_name, author_id=p.author_id, category=p.category, audience=p.audience,
-            title=p.title, body=p.body, body_html=p.body_html, tags=list(p.tags or []),
-            crisis_tag=p.crisis.tag if p.crisis_id else None, pinned=p.pinned, official=p.official,
-            comment_count=p.comment_count, thanks_count=p.thanks_count, thanked_by_me=p.id in thanked,
-            created_at=p.created_at, edited_at=p.edited_at, is_mine=p.author_id == member_id,
-            can_edit=p.author_id == member_id and within_edit_window(p.created_at, now), images=images[p.id],
+            id=r["id"], neighbourhood_id=r["neighbourhood_id"], neighbourhood_name=r["neighbourhood__name"],
+            author_name=public_name_of(r["author__display_name"]), author_id=r["author_id"],
+            category=r["category"], audience=r["audience"], title=r["title"], body=r["body"],
+            body_html=r["body_html"], tags=list(r["tags"] or []), crisis_tag=r["crisis__tag"], pinned=r["pinned"],
+            official=r["official"], comment_count=r["comment_count"], thanks_count=r["thanks_count"],
+            thanked_by_me=r["id"] in thanked, created_at=r["created_at"], edited_at=r["edited_at"],
+            is_mine=r["author_id"] == member_id,
+            can_edit=r["author_id"] == member_id and within_edit_window(r["created_at"], now),
+            images=[ImageView(_image_url(i), w, h, i) for i, w, h in images.get(r["id"], ())],
         )
-        for p in posts
+        for r in rows
     ]
-
-
-def _with_relations(qs: QuerySet[Post]) -> QuerySet[Post]:
-    return qs.select_related("author", "neighbourhood", "crisis")
 
 
 def active_crises_q(now: datetime | None = None, prefix: str = "") -> Q:
@@ -216,8 +217,9 @@ def feed_page(member, *, scope: str = "all", category: str | None = None, tag: s
               crisis: bool | str = False, cursor: str | None = None, limit: int = 20) -> FeedPage:
     """One page of the feed, newest first; pinned posts of the home neighbourhood on top of the first page.
 
-    Constant number of queries whatever `limit`: readable neighbourhoods, pinned posts (first page only),
-    the page, its images, and which of them the member thanked.
+    Three queries whatever `limit` and however many posts are stored: readable neighbourhoods, the page
+    (`page_sql`: one index range per neighbourhood, merged), its pictures and which of its posts the member
+    thanked (skipped when the page is empty).
     `crisis`: True for posts of any active crisis, or a crisis tag.
     """
     if scope not in SCOPES:
@@ -227,34 +229,27 @@ def feed_page(member, *, scope: str = "all", category: str | None = None, tag: s
         raise EntraideError("invalid_category", _("Unknown category."), status=422,
                             fields={"category": [_("Unknown category.")]})
     limit = max(1, min(int(limit), MAX_PAGE))
-    qs = visible_posts(member, scope)
-    if category:
-        qs = qs.filter(category=category)
-    if tag:
-        qs = qs.filter(tag_rows__tag=normalise_tag(tag))
-    if crisis is True:
-        qs = qs.filter(active_crises_q(prefix="crisis__"), crisis__isnull=False)
-    elif isinstance(crisis, str) and crisis:
-        qs = qs.filter(crisis__tag=crisis)
-    home = member.neighbourhood_id if member is not None else None
-    pinned_q = Q(pinned=True, neighbourhood_id=home)
-    pinned: list[Post] = []
-    if cursor is None and scope != "nearby":
-        pinned = list(_with_relations(qs.filter(pinned_q)).order_by("-created_at", "-id")[:MAX_PINNED])
-    stream = qs.exclude(pinned_q) if scope != "nearby" else qs
-    if cursor is not None:
-        created_at, pk = decode_cursor(cursor)
-        stream = stream.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
-    rows = list(_with_relations(stream).order_by("-created_at", "-id")[:limit + 1])
-    next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return FeedPage(items=_post_views(member, pinned + rows[:limit]), next_cursor=next_cursor)
+    before = decode_cursor(cursor) if cursor is not None else None
+    readable = readable_neighbourhood_ids(member)
+    if not readable:
+        return FeedPage(items=[], next_cursor=None)
+    home, chosen = readable[0], readable[1:]
+    page_filter = PageFilter(category=category or None, tag=normalise_tag(tag) if tag else None,
+                             active_crisis=crisis is True,
+                             crisis_tag=crisis if isinstance(crisis, str) and crisis else None, before=before)
+    pinned, stream = page_rows(home if scope != "nearby" else None, chosen if scope != "home" else [], page_filter,
+                               limit=limit + 1, pinned_limit=MAX_PINNED)
+    next_cursor = encode_cursor(stream[limit - 1]["created_at"], stream[limit - 1]["id"]) \
+        if len(stream) > limit else None
+    page = pinned + stream[:limit]
+    return FeedPage(items=_post_views(member, page), next_cursor=next_cursor)
 
 
 def get_post(member, post_id: int) -> PostView:
-    post = _with_relations(visible_posts(member)).filter(id=post_id).first()
-    if post is None:
+    rows = _post_rows(visible_posts(member).filter(id=post_id))
+    if post_id not in rows:
         raise NotFound()
-    return _post_views(member, [post])[0]
+    return _post_views(member, [rows[post_id]])[0]
 
 
 # --- comments ---------------------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ french_stem; title A, body B) and `entraide_en` (unaccent + english_stem; title 
 `plainto_tsquery('entraide_fr', w) || plainto_tsquery('entraide_en', w)`, words are AND-ed (`&&`); the user's text
 only ever reaches PostgreSQL as bound parameters of plainto_tsquery, which accepts anything. Ranked by ts_rank_cd.
 
-Both: scope filtered inside the full-text query, then newer first on equal relevance. Snippets are cut in Python
-from the plain text and every match wrapped in <mark>, everything else escaped.
+Both: the reader's scope is part of the full-text query (scope tokens, migration 0003_search_scope) and of the SQL
+condition; newer first on equal relevance. Snippets are cut in Python from the plain text and every match wrapped
+in <mark>, everything else escaped.
 """
 from __future__ import annotations
 
@@ -44,11 +45,12 @@ from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from entraide.accounts.models import public_name_of
 from entraide.core.errors import EntraideError
 from entraide.places.queries import readable_neighbourhood_ids
 
 from .models import Audience, SearchLog
-from .search_models import SearchDoc
+from .search_models import SearchDoc, reader_scope_tokens, scope_tokens
 
 MAX_QUERY_CHARS = 1000  # longer input is truncated, never refused
 MAX_QUERY_WORDS = 12  # words beyond that are ignored: bounds the cost of one query
@@ -207,11 +209,12 @@ def _doc_values(title: str, body: str) -> dict:
 def index_post(post) -> SearchDoc:
     """Create or refresh the post's document (and carry its audience over to its comments' documents)."""
     values = _doc_values(_plain(post.title)[:140], html_to_text(post.body_html) if post.body_html else _plain(post.body))
+    scope = scope_tokens(post.neighbourhood_id, post.audience)
     values.update(kind=SearchDoc.Kind.POST, neighbourhood_id=post.neighbourhood_id, audience=post.audience,
-                  created_at=post.created_at)
+                  scope_tokens=scope, created_at=post.created_at)
     doc, _created = SearchDoc.objects.update_or_create(post_id=post.pk, comment__isnull=True, defaults=values)
     SearchDoc.objects.filter(post_id=post.pk, kind=SearchDoc.Kind.COMMENT).exclude(audience=post.audience).update(
-        audience=post.audience)
+        audience=post.audience, scope_tokens=scope)
     return doc
 
 
@@ -219,7 +222,9 @@ def index_comment(comment) -> SearchDoc:
     """Create or refresh the comment's document; it carries the post's audience, so the feed's scope applies."""
     values = _doc_values("", html_to_text(comment.body_html) if comment.body_html else _plain(comment.body))
     values.update(kind=SearchDoc.Kind.COMMENT, post_id=comment.post_id, neighbourhood_id=comment.neighbourhood_id,
-                  audience=comment.post.audience, created_at=comment.created_at)
+                  audience=comment.post.audience, scope_tokens=scope_tokens(comment.neighbourhood_id,
+                                                                             comment.post.audience),
+                  created_at=comment.created_at)
     doc, _created = SearchDoc.objects.update_or_create(comment_id=comment.pk, defaults=values)
     return doc
 
@@ -300,25 +305,32 @@ def _scope_sql(home_id: int, nearby_ids: list[int]) -> tuple[str, list]:
 
 def _ranked_ids(parsed: ParsedQuery, home_id: int, nearby_ids: list[int], limit: int, offset: int
                 ) -> list[tuple[int, float]]:
+    # The scope twice: as index words (what makes it fast: the engine walks only the reader's documents) and as
+    # the SQL rule itself (what makes it right whatever words a document contains).
     scope, scope_params = _scope_sql(home_id, nearby_ids)
+    tokens = reader_scope_tokens(home_id, nearby_ids)
     if connection.vendor == "postgresql":
-        tsquery = " && ".join(
+        words = " && ".join(
             "(plainto_tsquery('entraide_fr', %s) || plainto_tsquery('entraide_en', %s))" for _w in parsed.words)
-        sql = (f"SELECT d.id, ts_rank_cd(d.search_vector, q.tsq) AS score "
-               f"FROM feed_searchdoc d, (SELECT {tsquery} AS tsq) q "
-               f"WHERE d.search_vector @@ q.tsq AND {scope} "
+        sql = (f"SELECT d.id, ts_rank_cd(d.search_vector, q.words) AS score "
+               f"FROM feed_searchdoc d, (SELECT {words} AS words, to_tsquery('simple', %s) AS scope) q "
+               f"WHERE d.search_vector @@ (q.words && q.scope) AND {scope} "
                f"ORDER BY score DESC, d.created_at DESC, d.id DESC LIMIT %s OFFSET %s")
-        params = [w for word in parsed.words for w in (word, word)] + scope_params + [limit, offset]
+        params = [w for word in parsed.words for w in (word, word)] + [" | ".join(tokens)] + scope_params + [
+            limit, offset]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
     if connection.vendor == "sqlite":
-        sql = (f"SELECT d.id, bm25(feed_searchdoc_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score "
+        # Column filters: the words only in title and body, the scope only in its own column.
+        match = ("{title_stems body_stems} : (" + parsed.fts5() + ") AND scope_tokens : ("
+                 + " OR ".join(f'"{t}"' for t in tokens) + ")")
+        sql = (f"SELECT d.id, bm25(feed_searchdoc_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, 0.0) AS score "
                f"FROM feed_searchdoc_fts JOIN feed_searchdoc d ON d.id = feed_searchdoc_fts.rowid "
                f"WHERE feed_searchdoc_fts MATCH %s AND {scope} "
                f"ORDER BY score, d.created_at DESC, d.id DESC LIMIT %s OFFSET %s")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [parsed.fts5(), *scope_params, limit, offset])
+            cursor.execute(sql, [match, *scope_params, limit, offset])
             # bm25 is "lower is better"; expose "higher is better" like ts_rank_cd.
             return [(row[0], -float(row[1])) for row in cursor.fetchall()]
     raise NotImplementedError(f"search is not implemented on {connection.vendor}")
@@ -337,19 +349,21 @@ def search(member, q: str | None, *, cursor: str | None = None, limit: int = 20)
     rows = _ranked_ids(parsed, readable[0], list(readable[1:]), limit + 1, offset)
     more = len(rows) > limit
     rows = rows[:limit]
-    docs = SearchDoc.objects.select_related("post__author", "comment__author", "neighbourhood").in_bulk(
-        [doc_id for doc_id, _score in rows])
+    # Plain values: a whole neighbourhood row would bring kilobytes of geometry along to show a name.
+    docs = {d["id"]: d for d in SearchDoc.objects.filter(id__in=[doc_id for doc_id, _score in rows]).values(
+        "id", "kind", "post_id", "comment_id", "title", "body", "created_at", "post__title",
+        "post__author__display_name", "comment__author__display_name", "neighbourhood__name")}
     stems = parsed.stems
     items = []
     for doc_id, score in rows:
         doc = docs.get(doc_id)
         if doc is None:  # deleted since the ranking query
             continue
-        author = doc.comment.author if doc.comment_id else doc.post.author
+        author = doc["comment__author__display_name"] if doc["comment_id"] else doc["post__author__display_name"]
         items.append(SearchHit(
-            kind=doc.kind, post_id=doc.post_id, comment_id=doc.comment_id, title=doc.post.title,
-            snippet_html=highlight(doc.body or doc.title, stems), author_name=author.public_name,
-            neighbourhood_name=doc.neighbourhood.name, created_at=doc.created_at, rank=score,
+            kind=doc["kind"], post_id=doc["post_id"], comment_id=doc["comment_id"], title=doc["post__title"],
+            snippet_html=highlight(doc["body"] or doc["title"], stems), author_name=public_name_of(author),
+            neighbourhood_name=doc["neighbourhood__name"], created_at=doc["created_at"], rank=score,
         ))
     next_offset = offset + limit
     return SearchPage(items=items, next_cursor=_encode_cursor(next_offset) if more and next_offset <= MAX_OFFSET

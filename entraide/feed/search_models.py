@@ -11,6 +11,9 @@ What the database indexes depends on the backend (migration 0002_search):
   SQLite's table rebuilds (Django's ``_remake_table``, used by most ALTERs on SQLite) DROP the table and so
   its triggers: a later migration that alters this model on SQLite must re-run the trigger SQL of 0002_search
   and ``INSERT INTO feed_searchdoc_fts(feed_searchdoc_fts) VALUES('rebuild')``.
+* Both: `scope_tokens` puts the reader's scope inside the full-text index (``h<id>`` for every document of
+  neighbourhood <id>, ``a<id>`` too when its audience is `nearby`), so a search only walks what its reader may
+  read (migration 0003_search_scope). The SQL scope condition stays beside it, as the rule itself.
 * PostgreSQL: a generated ``search_vector tsvector`` column (not a Django field) with a GIN index, built from
   `title` and `body` with the ``entraide_fr`` and ``entraide_en`` text search configurations (unaccent, then
   the Snowball stemmer). The shadow columns stay empty there.
@@ -39,6 +42,8 @@ class SearchDoc(models.Model):
     # SQLite only: the stemmed, accent-folded shadow text indexed by FTS5.
     title_stems = models.TextField(blank=True, default="")
     body_stems = models.TextField(blank=True, default="")
+    # Who may read it, as words of the full-text index (migration 0003_search_scope): see scope_tokens().
+    scope_tokens = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["neighbourhood", "-created_at"], name="searchdoc_scope")]
@@ -50,3 +55,13 @@ class SearchDoc(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.comment_id or self.post_id}"
+
+
+def scope_tokens(neighbourhood_id: int, audience: str) -> str:
+    """`h<id>`: readable by the neighbourhood's members; `a<id>`: by readers of that neighbourhood as a nearby one."""
+    return f"h{neighbourhood_id} a{neighbourhood_id}" if audience == "nearby" else f"h{neighbourhood_id}"
+
+
+def reader_scope_tokens(home_id: int, nearby_ids: list[int]) -> list[str]:
+    """The tokens a reader's documents carry, one of which each readable document has (the rule of _scope_q)."""
+    return [f"h{home_id}", *(f"a{n}" for n in nearby_ids)]

@@ -21,9 +21,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from entraide.accounts.permissions import can_act
 from entraide.accounts.queries import member_of
-from entraide.core.errors import EntraideError, NotFound
+from entraide.core.errors import EntraideError, Forbidden, NotFound
 
 from . import actions, queries, search as search_module
+from .feeds import atom_feed_url
 from .forms import (CommentEditForm, CommentForm, FeedFilterForm, PostEditForm, PostForm, apply_error,
                     kindness_confirmed)
 from .models import Category
@@ -62,6 +63,25 @@ def _get_comment(member, comment_id: int):
         return queries.get_comment(member, comment_id)
     except NotFound:
         raise Http404
+
+
+def _deletable(lookup, member, object_id: int):
+    """One's own post or comment to delete, wherever it is (`actions.deletable_*`): 404 out of scope, 403 for
+    someone else's in scope."""
+    try:
+        return lookup(member, object_id)
+    except NotFound:
+        raise Http404
+    except Forbidden:
+        raise PermissionDenied
+
+
+def _post_readable(member, post_id: int) -> bool:
+    try:
+        queries.post_in_scope(member, post_id)
+    except NotFound:
+        return False
+    return True
 
 
 def _with_page_images(view):
@@ -134,7 +154,8 @@ def _render_feed(request, member, crises, form, *, kindness=None, status=200):
     if context["feed_error"] and status == 200:
         status = 400
     context.update({"member": member, "form": form, "can_post": can_act(member), "kindness": kindness,
-                    "files_dropped": bool(request.FILES) and kindness is not None})
+                    "files_dropped": bool(request.FILES) and kindness is not None,
+                    "atom_feed_url": atom_feed_url(member.neighbourhood_id)})
     return render(request, "feed/feed.html", context, status=status)
 
 
@@ -308,9 +329,9 @@ def post_edit(request, post_id: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 def post_delete(request, post_id: int):
     member = _member(request)
-    post = _get_post(member, post_id)
-    if not post.is_mine:
-        raise PermissionDenied
+    post = _deletable(actions.deletable_post, member, post_id)
+    # An author who moved away can no longer read the post: back to their feed then.
+    back = reverse("post", args=[post.id]) if _post_readable(member, post.id) else reverse("feed")
     if request.method == "POST":
         try:
             actions.do_delete_post(member, post.id)
@@ -318,12 +339,11 @@ def post_delete(request, post_id: int):
             raise Http404
         except EntraideError as exc:
             messages.error(request, exc.message)
-            return redirect("post", post.id)
+            return redirect(back)
         messages.success(request, _("Your post is deleted."))
         return redirect("feed")
     return render(request, "feed/confirm_delete.html", {
-        "kind": "post", "post": post, "action": reverse("post_delete", args=[post.id]),
-        "cancel": reverse("post", args=[post.id]),
+        "kind": "post", "post": post, "action": reverse("post_delete", args=[post.id]), "cancel": back,
     })
 
 
@@ -371,10 +391,11 @@ def comment_edit(request, comment_id: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 def comment_delete(request, comment_id: int):
     member = _member(request)
-    comment = _get_comment(member, comment_id)
-    if not comment.is_mine:
-        raise PermissionDenied
-    back = reverse("post", args=[comment.post_id])
+    comment = _deletable(actions.deletable_comment, member, comment_id)
+    # An author who moved away can no longer read the post: back to their feed then.
+    on_post = _post_readable(member, comment.post_id)
+    post_url = reverse("post", args=[comment.post_id])
+    back = post_url if on_post else reverse("feed")
     if request.method == "POST":
         try:
             actions.do_delete_comment(member, comment.id)
@@ -384,10 +405,10 @@ def comment_delete(request, comment_id: int):
             messages.error(request, exc.message)
             return redirect(back)
         messages.success(request, _("Your comment is deleted."))
-        return redirect(back + "#comments")
+        return redirect(post_url + "#comments" if on_post else back)
     return render(request, "feed/confirm_delete.html", {
         "kind": "comment", "comment": comment, "action": reverse("comment_delete", args=[comment.id]),
-        "cancel": back + f"#comment-{comment.id}",
+        "cancel": post_url + f"#comment-{comment.id}" if on_post else back,
     })
 
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -16,14 +17,30 @@ class CityAdmin(admin.ModelAdmin):
 class NeighbourhoodAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "city", "member_count", "letters_link"]
     list_filter = ["city"]
+    list_select_related = ["city"]
     search_fields = ["name", "code"]
-    readonly_fields = ["min_lon", "min_lat", "max_lon", "max_lat", "centroid_lat", "centroid_lon", "area_m2", "created_at", "updated_at"]
+    # The outline and what is derived from it (bounding box, centroid, area, H3 cover, the point index) are
+    # computed together by the import: an edit here would leave the others stale, so re-importing is the way.
+    readonly_fields = ["geometry", "min_lon", "min_lat", "max_lon", "max_lat", "centroid_lat", "centroid_lon",
+                       "area_m2", "h3_cover_size", "created_at", "updated_at"]
     exclude = ["h3_cover"]
     filter_horizontal = ["nearby"]
 
-    @admin.display(description=_("members"))
+    def get_queryset(self, request):
+        # One query for the whole changelist rather than one count per row.
+        return super().get_queryset(request).annotate(member_total=Count("members", distinct=True))
+
+    def has_add_permission(self, request):
+        # A neighbourhood needs an outline, which only the import provides (entraide import-neighbourhoods).
+        return False
+
+    @admin.display(description=_("members"), ordering="member_total")
     def member_count(self, obj):
-        return obj.members.count()
+        return obj.member_total
+
+    @admin.display(description=_("H3 cells in the cover"))
+    def h3_cover_size(self, obj):
+        return len(obj.h3_cover or [])
 
     @admin.display(description=_("verification letters"))
     def letters_link(self, obj):

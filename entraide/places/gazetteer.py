@@ -54,6 +54,14 @@ class AddressImportResult:
     problem_count: int = 0  # broken rows skipped (only with keep_good_rows=True)
     problems: list[str] = field(default_factory=list)  # the first MAX_KEPT of them
 
+    def summary(self) -> str:
+        """One line for the operator who ran the import (the broken rows are reported one by one elsewhere)."""
+        line = (f"{self.rows} row(s) read: {self.addresses} address(es) written, {self.streets} street(s) "
+                f"({self.streets_created} new)")
+        if self.problem_count:
+            line += f", {self.problem_count} broken row(s) skipped"
+        return line
+
 
 class _Problems:
     def __init__(self) -> None:

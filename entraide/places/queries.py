@@ -1,6 +1,7 @@
 """Reads on places shared by pages, API and other apps."""
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from entraide.core.errors import NotFound
@@ -18,10 +19,22 @@ def locate(lat: float, lon: float) -> Neighbourhood | None:
 
 
 def readable_neighbourhood_ids(member) -> list[int]:
-    """Home plus the nearby neighbourhoods the member chose to read (DESIGN.md, the one access rule)."""
+    """Home first, then the nearby neighbourhoods the member chose to read (DESIGN.md, the one access rule).
+
+    A choice counts only while the two neighbourhoods are still adjacent (a re-import may change that). Every read
+    of neighbourhood data starts here, so it is one plain SQL query (the ORM's version joins the city to sort by a
+    name nobody needs, and compiling it cost more than running it).
+    """
     if member is None or member.neighbourhood_id is None:
         return []
-    chosen = member.reads_nearby.filter(nearby=member.neighbourhood_id).values_list("id", flat=True)
+    reads = member.__class__.reads_nearby.through._meta.db_table
+    adjacent = Neighbourhood.nearby.through._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.neighbourhood_id FROM {reads} r JOIN {adjacent} a ON a.to_neighbourhood_id = r.neighbourhood_id "
+            f"WHERE r.member_id = %s AND a.from_neighbourhood_id = %s ORDER BY r.neighbourhood_id",
+            [member.pk, member.neighbourhood_id])
+        chosen = [row[0] for row in cursor.fetchall() if row[0] != member.neighbourhood_id]
     return [member.neighbourhood_id, *chosen]
 
 

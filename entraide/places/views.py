@@ -35,7 +35,10 @@ def neighbourhood(request, neighbourhood_id: int):
     except NotFound:
         raise Http404
     is_home = n.id == member.neighbourhood_id
+    from entraide.feed.feeds import atom_feed_url  # the page shows the feed's parts; places does not depend on feed
+
     return render(request, "places/neighbourhood.html", {
+        "atom_feed_url": atom_feed_url(n.id),
         "neighbourhood": n, "nearby": queries.nearby_of(n), "is_home": is_home, "member": member,
         "can_post": can_act(member), "neighbours": neighbours_for(member, limit=50) if is_home else [],
         "geometry_json": json.dumps(n.geometry),

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -178,6 +181,91 @@ def test_sign_up_is_rate_limited_per_address(api, paris, signup):
     response = api.post("/auth/signup", signup())
     api.error(response, 429, "rate_limited")
     assert int(response["Retry-After"]) >= 1
+
+
+# --- the email confirmation of an API sign-up -------------------------------------------------------------------
+
+CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/accounts/confirm-email/([^/\s]+)/)")
+
+
+def test_signing_up_through_the_api_sends_the_email_confirmation(api, paris, gazetteer, signup, mailoutbox,
+                                                                  django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/auth/signup", signup()).status_code == 201
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].to == ["new.neighbour@example.org"]
+    assert CONFIRM_LINK.search(mailoutbox[0].body), mailoutbox[0].body
+    assert EmailAddress.objects.get(email="new.neighbour@example.org").verified is False
+
+
+def test_the_confirmation_mail_waits_for_the_sign_up_to_commit(api, paris, gazetteer, signup, mailoutbox,
+                                                               django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert api.post("/auth/signup", signup()).status_code == 201
+    assert callbacks and mailoutbox == []
+    for callback in callbacks:
+        callback()
+    assert [m.to for m in mailoutbox] == [["new.neighbour@example.org"]]
+
+
+def test_a_refused_sign_up_sends_no_mail(api, paris, gazetteer, signup, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        api.error(api.post("/auth/signup", signup(password="short")), 400, "weak_password")
+        api.error(api.post("/auth/signup", signup(address=None, lat=LYON_POINT[0], lon=LYON_POINT[1])), 422,
+                  "not_covered")
+    assert mailoutbox == []
+
+
+def test_following_the_link_in_the_api_confirmation_mail_verifies_the_address(api, client, paris, gazetteer, signup,
+                                                                               mailoutbox,
+                                                                               django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post("/auth/signup", signup())
+    path, key = CONFIRM_LINK.search(mailoutbox[0].body).groups()
+    address = EmailAddress.objects.get(email="new.neighbour@example.org")
+    assert client.post(f"/accounts/confirm-email/{key[:-3]}xyz/").status_code == 404  # a forged key
+    assert client.get(path).status_code == 200  # allauth's page recognises the real one
+    address.refresh_from_db()
+    assert address.verified is False  # neither the forged key nor a GET confirmed anything
+    assert client.post(path).status_code == 302
+    address.refresh_from_db()
+    assert address.verified is True
+
+
+def test_the_confirmation_mail_is_in_the_language_chosen_at_sign_up(api, paris, gazetteer, signup, mailoutbox,
+                                                                     django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post("/auth/signup", signup(language="en"), headers={"Accept-Language": "fr"})
+        api.post("/auth/signup", signup(email="autre@example.org", language="fr"), headers={"Accept-Language": "en"})
+    english, french = mailoutbox
+    assert english.subject != french.subject
+    assert "confirm" in english.subject.lower() and "confirm" in french.subject.lower()
+    assert "adresse" in french.subject.lower() and "adresse" not in english.subject.lower()
+
+
+def test_a_mail_server_failure_does_not_fail_the_api_sign_up(api, paris, gazetteer, signup, mailoutbox, monkeypatch,
+                                                             caplog, django_capture_on_commit_callbacks):
+    from allauth.account.adapter import DefaultAccountAdapter
+
+    def broken_send_mail(self, template_prefix, email, context):
+        raise ConnectionRefusedError(f"cannot deliver to {email}")
+
+    monkeypatch.setattr(DefaultAccountAdapter, "send_mail", broken_send_mail)
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/auth/signup", signup())
+    assert response.status_code == 201, response.content
+    assert Member.objects.filter(user__email="new.neighbour@example.org").exists()
+    assert "confirmation mail not sent" in caplog.text
+    assert "new.neighbour@example.org" not in caplog.text
+
+
+def test_no_confirmation_mail_when_the_operator_turned_email_verification_off(api, paris, gazetteer, signup,
+                                                                              mailoutbox, settings,
+                                                                              django_capture_on_commit_callbacks):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "none"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/auth/signup", signup()).status_code == 201
+    assert mailoutbox == []
 
 
 # --- tokens and /me ---------------------------------------------------------------------------------------------

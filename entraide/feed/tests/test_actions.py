@@ -190,6 +190,75 @@ def test_ordinary_words_do_not_trigger_the_kindness_check(alice):
     post(alice, title="Conseil", body="Pros and cons of the new bakery; concert ce soir, et il fait une tare de 2 kg")
 
 
+def test_a_client_that_always_confirms_inflates_no_kindness_count(alice, bob):
+    # It never sees a reminder, so neither its harsh texts nor its gentle ones answer one.
+    for _ in range(2):  # within the limit of five posts a minute
+        post(alice, body="Quel connard a garé sa voiture ici", confirm_kindness=True)
+        post(alice, body="Qui a garé sa voiture ici ?", confirm_kindness=True)
+    target = PostFactory(author=alice)
+    comment = actions.do_create_comment(bob, target.id, body="Espèce de crétin", confirm_kindness=True)
+    actions.do_create_comment(bob, target.id, body="Merci beaucoup", confirm_kindness=True)
+    actions.do_edit_comment(bob, comment.id, body="Pauvre idiot", confirm_kindness=True)
+    actions.do_edit_post(alice, target.id, body="Bonjour à tous", confirm_kindness=True)
+    assert Post.objects.count() == 5 and Comment.objects.count() == 2
+    assert not KindnessPrompt.objects.exists()
+
+
+def test_one_reminder_is_answered_once(alice):
+    with refused("kindness_check"):
+        post(alice, body="Quel connard a garé sa voiture ici")
+    post(alice, body="Quel connard a garé sa voiture ici", confirm_kindness=True)
+    post(alice, body="Encore ce connard", confirm_kindness=True)
+    post(alice, body="Qui a garé sa voiture ici ?", confirm_kindness=True)
+    assert counts() == {"shown": 1, "published_anyway": 1, "reworded": 0}
+
+
+def test_rewording_or_publishing_a_comment_anyway_after_the_reminder_is_counted_as_a_comment(alice, bob):
+    target = PostFactory(author=alice)
+    with refused("kindness_check"):
+        actions.do_create_comment(bob, target.id, body="Espèce de crétin")
+    actions.do_create_comment(bob, target.id, body="Je ne suis pas d'accord", confirm_kindness=True)
+    with refused("kindness_check"):
+        actions.do_create_comment(bob, target.id, body="Quel abruti")
+    actions.do_create_comment(bob, target.id, body="Quel abruti", confirm_kindness=True)
+    outcomes = sorted(KindnessPrompt.objects.filter(kind="comment").values_list("outcome", flat=True))
+    assert outcomes == ["published_anyway", "reworded", "shown", "shown"]
+    assert not KindnessPrompt.objects.filter(kind="post").exists()
+
+
+def test_a_reminder_counts_only_for_the_member_and_the_kind_it_was_shown_for(alice, bob):
+    target = PostFactory(author=alice)
+    with refused("kindness_check"):
+        post(alice, body="Bande d'abrutis")
+    post(bob, body="Bande d'abrutis", confirm_kindness=True)  # Bob was shown nothing
+    actions.do_create_comment(alice, target.id, body="Bande d'abrutis", confirm_kindness=True)  # not a post
+    assert counts() == {"shown": 1, "published_anyway": 0, "reworded": 0}
+    post(alice, body="Bonjour les voisins, soyez prudents", confirm_kindness=True)
+    assert counts() == {"shown": 1, "published_anyway": 0, "reworded": 1}
+
+
+def test_an_answer_after_the_reminder_expired_is_not_counted(alice, monkeypatch):
+    import time
+
+    from entraide.feed import kindness
+
+    monkeypatch.setattr(kindness, "PENDING_SECONDS", 1)
+    with refused("kindness_check"):
+        post(alice, body="Quel connard a garé sa voiture ici")
+    time.sleep(1.2)
+    post(alice, body="Qui a garé sa voiture ici ?", confirm_kindness=True)
+    assert counts() == {"shown": 1, "published_anyway": 0, "reworded": 0}
+
+
+def test_an_answer_refused_for_another_reason_leaves_the_reminder_pending(alice):
+    with refused("kindness_check"):
+        post(alice, body="Quel connard a garé sa voiture ici")
+    with refused("too_many_tags", 422):
+        post(alice, body="Qui a garé sa voiture ici ?", tags=list("abcdef"), confirm_kindness=True)
+    post(alice, body="Qui a garé sa voiture ici ?", confirm_kindness=True)
+    assert counts() == {"shown": 1, "published_anyway": 0, "reworded": 1}
+
+
 # --- rate limits ------------------------------------------------------------------------------------------------
 
 def test_a_member_can_publish_five_posts_a_minute(alice, bob):
@@ -265,6 +334,57 @@ def test_a_member_of_another_neighbourhood_gets_404_on_every_write(alice, zoe):
                     lambda: actions.do_delete_comment(zoe, comment.id)):
         with refused("not_found", 404):
             attempt()
+
+
+def moved(member, neighbourhood):
+    """The member moved house: another home, and nothing read nearby any more. Fetched afresh."""
+    member.neighbourhood = neighbourhood
+    member.save(update_fields=["neighbourhood"])
+    member.reads_nearby.clear()
+    return type(member).objects.get(id=member.id)
+
+
+def test_an_author_who_moved_away_can_still_delete_their_old_post(alice, bob, home, far, published,
+                                                                  django_capture_on_commit_callbacks):
+    created = post(alice, audience="nearby")
+    actions.do_create_comment(bob, created.id, body="Merci !")
+    alice = moved(alice, far)
+    with refused("not_found", 404):  # out of her reach now: she can neither read nor edit it
+        actions.do_edit_post(alice, created.id, body="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_delete_post(alice, created.id)
+    assert not Post.objects.exists() and not Comment.objects.exists()
+    assert [(e["type"], e["neighbourhood_id"]) for e in published] == [("post.deleted", home.id)]
+
+
+def test_an_author_who_moved_away_can_still_delete_their_old_comment(alice, bob, home, far):
+    created = post(alice)
+    mine = actions.do_create_comment(bob, created.id, body="Je passe demain")
+    actions.do_create_comment(alice, created.id, body="Merci", parent_id=mine.id)
+    other = actions.do_create_comment(alice, created.id, body="Autre chose")
+    bob = moved(bob, far)
+    with refused("not_found", 404):
+        actions.do_edit_comment(bob, mine.id, body="x")
+    actions.do_delete_comment(bob, mine.id)
+    assert list(Comment.objects.values_list("id", flat=True)) == [other.id]
+    assert Post.objects.get(id=created.id).comment_count == 1
+
+
+def test_after_a_move_others_still_cannot_delete_the_authors_old_content(alice, bob, zoe, far, nadia, home):
+    created = post(alice, audience="nearby")
+    comment = actions.do_create_comment(alice, created.id, body="Précision")
+    moved(alice, far)
+    for attempt in (lambda: actions.do_delete_post(zoe, created.id),
+                    lambda: actions.do_delete_comment(zoe, comment.id),
+                    lambda: actions.do_delete_post(nadia, created.id),  # next door, not reading Saint-Gervais
+                    lambda: actions.do_delete_comment(nadia, comment.id)):
+        with refused("not_found", 404):
+            attempt()
+    with refused("not_author", 403):  # Bob can read them: he is told he is not the author
+        actions.do_delete_post(bob, created.id)
+    with refused("not_author", 403):
+        actions.do_delete_comment(bob, comment.id)
+    assert Post.objects.filter(id=created.id).exists() and Comment.objects.filter(id=comment.id).exists()
 
 
 def test_deleting_a_post_removes_its_comments_and_thanks(alice, bob):

@@ -201,6 +201,35 @@ def test_the_feed_pages_with_a_cursor_and_filters(as_alice, alice, bob):
     error(as_alice.get("/feed", {"cursor": "garbage"}), 422, "invalid_cursor")
 
 
+def test_the_feed_body_is_exactly_what_its_documented_schema_says(as_alice, as_bob, alice, bob, media_root):
+    """The feed endpoint writes its JSON itself (no pydantic pass on the way out): hold it to FeedOut."""
+    from entraide.feed.api import FeedOut, PostOut
+
+    crisis = CrisisFactory(tag="canicule")
+    pinned = PostFactory(author=bob, pinned=True, official=True, tags=["eau"], crisis=crisis)
+    mine = PostFactory(author=alice, title="Perceuse", body="Je *prête* ma perceuse")
+    assert as_alice.upload(f"/posts/{mine.id}/images", jpeg_bytes()).status_code == 201
+    assert as_bob.post(f"/posts/{mine.id}/thanks").status_code == 200
+    assert as_alice.post(f"/posts/{pinned.id}/thanks").status_code == 200
+    body = as_alice.get("/feed").json()
+    assert set(body) == set(FeedOut.model_fields)
+    assert len(body["items"]) == 2
+    for item in body["items"]:
+        assert set(item) == set(PostOut.model_fields)
+        # The single-post endpoint answers through pydantic: same names, values and formats, to the character.
+        assert item == as_alice.get(f"/posts/{item['id']}").json()
+    by_id = {item["id"]: item for item in body["items"]}
+    top = body["items"][0]
+    assert top["id"] == pinned.id and top["pinned"] and top["official"]
+    assert (top["crisis"], top["tags"], top["thanked_by_me"], top["is_mine"]) == ("canicule", ["eau"], True, False)
+    assert top["author"] == bob.public_name and top["neighbourhood"] == {"id": bob.neighbourhood_id,
+                                                                         "name": bob.neighbourhood.name}
+    own = by_id[mine.id]
+    assert (own["is_mine"], own["can_edit"], own["thanks_count"], own["thanked_by_me"]) == (True, True, 1, False)
+    assert [set(image) for image in own["images"]] == [{"url", "width", "height"}]
+    assert as_alice.client.get(own["images"][0]["url"], headers=as_alice.headers).status_code == 200
+
+
 def test_the_crisis_filter_and_the_list_of_active_crises(as_alice, alice):
     crisis = CrisisFactory(name="Canicule", tag="canicule", banner="Hydratez-vous")
     during = PostFactory(author=alice, crisis=crisis)
@@ -214,7 +243,7 @@ def test_the_crisis_filter_and_the_list_of_active_crises(as_alice, alice):
     error(as_alice.post("/posts", {**NEW_POST, "crisis_tag": "inconnue"}), 422, "unknown_crisis")
 
 
-def test_a_feed_request_costs_the_same_for_5_or_50_posts(as_alice, alice, bob):
+def test_a_feed_request_costs_the_same_for_5_or_50_posts(as_alice, alice, bob, django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -223,7 +252,8 @@ def test_a_feed_request_costs_the_same_for_5_or_50_posts(as_alice, alice, bob):
     as_alice.get("/feed")  # the first use of a token records when it was last used
     counts = []
     for limit in (5, 50):
-        with CaptureQueriesContext(connection) as ctx:
+        # The whole request, the bearer-token lookup included, in at most six queries.
+        with django_assert_max_num_queries(6), CaptureQueriesContext(connection) as ctx:
             assert len(as_alice.get("/feed", {"limit": limit}).json()["items"]) == limit
         counts.append(len(ctx))
     assert counts[0] == counts[1]
@@ -251,6 +281,29 @@ def test_comments_replies_and_thanks_through_the_api(as_alice, as_bob, alice):
     error(as_alice.post(f"/posts/{post.id}/comments", {"body": "x", "parent_id": 999999}), 422, "invalid_parent")
 
 
+def test_an_author_who_moved_away_deletes_their_old_post_and_comment_others_still_cannot(as_alice, as_bob, as_zoe,
+                                                                                        alice, bob, far):
+    from entraide.feed import actions
+    from entraide.feed.models import Comment
+
+    post = PostFactory(author=alice)
+    theirs = PostFactory(author=alice)
+    comment = actions.do_create_comment(bob, theirs.id, body="Je peux aider")
+    mine_elsewhere = actions.do_create_comment(alice, post.id, body="Précision")
+    bob.neighbourhood = far
+    bob.save(update_fields=["neighbourhood"])
+    alice.neighbourhood = far
+    alice.save(update_fields=["neighbourhood"])
+    error(as_alice.get(f"/posts/{post.id}"), 404, "not_found")  # out of her reach now
+    error(as_zoe.delete(f"/posts/{theirs.id}"), 404, "not_found")
+    error(as_zoe.delete(f"/comments/{comment.id}"), 404, "not_found")
+    assert as_alice.delete(f"/comments/{mine_elsewhere.id}").status_code == 204
+    assert as_alice.delete(f"/posts/{post.id}").status_code == 204
+    assert as_bob.delete(f"/comments/{comment.id}").status_code == 204
+    assert list(Post.objects.values_list("id", flat=True)) == [theirs.id]
+    assert not Comment.objects.exists() and Post.objects.get(id=theirs.id).comment_count == 0
+
+
 def test_only_the_author_edits_or_deletes_a_comment(as_alice, as_bob, alice):
     post = PostFactory(author=alice)
     comment = as_bob.post(f"/posts/{post.id}/comments", {"body": "Avant"}).json()
@@ -269,6 +322,24 @@ def test_the_kindness_check_then_publishing_anyway(as_alice):
     assert as_alice.post("/posts", {**harsh, "confirm_kindness": True}).status_code == 201
     outcomes = sorted(KindnessPrompt.objects.values_list("outcome", flat=True))
     assert outcomes == ["published_anyway", "shown"]
+
+
+def test_a_client_that_always_sends_confirm_kindness_counts_no_reminder_outcome(as_alice):
+    harsh = {**NEW_POST, "body": "Le connard du 2e fait du bruit", "confirm_kindness": True}
+    gentle = {**NEW_POST, "body": "Le voisin du 2e fait du bruit", "confirm_kindness": True}
+    for payload in (harsh, gentle, harsh):
+        assert as_alice.post("/posts", payload).status_code == 201
+    assert not KindnessPrompt.objects.exists()
+
+
+def test_the_kindness_check_then_rewording_is_counted_once(as_alice):
+    harsh = {**NEW_POST, "body": "Le connard du 2e fait du bruit"}
+    error(as_alice.post("/posts", harsh), 422, "kindness_check")
+    gentle = {**NEW_POST, "body": "Le voisin du 2e fait du bruit", "confirm_kindness": True}
+    assert as_alice.post("/posts", gentle).status_code == 201
+    assert as_alice.post("/posts", gentle).status_code == 201  # a second post answers no reminder
+    outcomes = sorted(KindnessPrompt.objects.values_list("outcome", flat=True))
+    assert outcomes == ["reworded", "shown"]
 
 
 # --- limits -----------------------------------------------------------------------------------------------------

@@ -274,6 +274,48 @@ def test_deleting_a_post_asks_first_then_deletes(client, alice):
     assert response.status_code == 302 and not Post.objects.exists()
 
 
+def moved(member, neighbourhood):
+    member.neighbourhood = neighbourhood
+    member.save(update_fields=["neighbourhood"])
+    member.reads_nearby.clear()
+    return member
+
+
+def test_an_author_who_moved_away_can_still_delete_their_old_post_from_its_page(client, alice, far):
+    target = publish(alice, body="Mon ancien message")
+    login(client, moved(alice, far))
+    assert client.get(f"/feed/posts/{target.id}/").status_code == 404  # no longer readable
+    confirm = client.get(f"/feed/posts/{target.id}/delete/")
+    assert confirm.status_code == 200 and "Mon ancien message" in html(confirm)
+    assert 'class="button" href="/feed/"' in html(confirm)  # "keep it" leads back to a page she can read
+    response = client.post(f"/feed/posts/{target.id}/delete/")
+    assert response.status_code == 302 and response["Location"] == "/feed/"
+    assert not Post.objects.exists()
+
+
+def test_an_author_who_moved_away_can_still_delete_their_old_comment_from_its_page(client, alice, bob, far):
+    target = publish(alice)
+    comment = actions.do_create_comment(bob, target.id, body="Mon ancien commentaire")
+    login(client, moved(bob, far))
+    confirm = client.get(f"/feed/comments/{comment.id}/delete/")
+    assert confirm.status_code == 200 and "Mon ancien commentaire" in html(confirm)
+    response = client.post(f"/feed/comments/{comment.id}/delete/")
+    assert response.status_code == 302 and response["Location"] == "/feed/"
+    assert not Comment.objects.exists() and Post.objects.get(id=target.id).comment_count == 0
+
+
+def test_after_the_authors_move_others_still_get_404_or_403_on_the_delete_pages(client, alice, bob, zoe, far):
+    target = publish(alice)
+    comment = actions.do_create_comment(alice, target.id, body="Précision")
+    moved(alice, far)
+    for member, status in ((zoe, 404), (bob, 403)):
+        login(client, member)
+        for url in (f"/feed/posts/{target.id}/delete/", f"/feed/comments/{comment.id}/delete/"):
+            assert client.get(url).status_code == status, (member, url)
+            assert client.post(url).status_code == status, (member, url)
+    assert Post.objects.filter(id=target.id).exists() and Comment.objects.filter(id=comment.id).exists()
+
+
 def test_editing_and_deleting_a_comment(client, alice, bob):
     target = publish(alice)
     comment = actions.do_create_comment(bob, target.id, body="Premier jet")
@@ -389,6 +431,18 @@ def test_a_crisis_shows_a_banner_a_filter_and_its_page(client, alice, bob):
     assert client.get("/crisis/nothing-here/").status_code == 404
 
 
+def test_the_page_of_another_citys_crisis_answers_404(client, alice, paris):
+    from entraide.places.models import City
+
+    lyon = City.objects.create(name="Lyon", country="FR")
+    CrisisFactory(name="Crue du Rhône", tag="crue-rhone", cities=[lyon])
+    CrisisFactory(name="Crue de la Seine", tag="crue-seine", cities=[paris])
+    login(client, alice)
+    assert client.get("/crisis/crue-rhone/").status_code == 404
+    assert "Crue du Rhône" not in html(client.get("/feed/"))
+    assert client.get("/crisis/crue-seine/").status_code == 200
+
+
 def test_publishing_in_a_crisis_from_the_composer(client, alice):
     CrisisFactory(tag="inondation")
     response = login(client, alice).post("/feed/", {"category": "safety", "body": "La cave est inondée",
@@ -478,6 +532,35 @@ def test_the_atom_feed_lists_only_official_posts_without_emails(client, settings
     body = html(response)
     assert "@" not in body and "Bruno" not in body
     assert client.get("/n/999999/atom.xml").status_code == 404
+
+
+ATOM_LINK = re.compile(r'<link rel="alternate" type="application/atom\+xml" href="([^"]+)" title="([^"]+)">')
+
+
+def test_with_atom_feeds_on_the_feed_page_points_feed_readers_to_the_neighbourhoods_feed(client, settings, alice):
+    settings.ENTRAIDE_ATOM_FEEDS = True
+    page = html(login(client, alice).get("/feed/"))
+    head = page.split("</head>")[0]
+    assert ATOM_LINK.findall(head) == [(f"/n/{alice.neighbourhood_id}/atom.xml", "Announcements · Saint-Gervais")]
+    assert client.get(ATOM_LINK.search(head).group(1)).status_code == 200  # the link leads to the feed
+
+
+def test_with_atom_feeds_on_the_neighbourhood_page_links_its_atom_feed(client, settings, alice, nearby):
+    settings.ENTRAIDE_ATOM_FEEDS = True
+    login(client, alice)
+    for neighbourhood_id, name in ((alice.neighbourhood_id, "Saint-Gervais"), (nearby.id, "Saint-Merri")):
+        response = client.get(f"/n/{neighbourhood_id}/")
+        assert response.status_code == 200
+        head = html(response).split("</head>")[0]
+        assert ATOM_LINK.findall(head) == [(f"/n/{neighbourhood_id}/atom.xml", f"Announcements · {name}")]
+
+
+def test_with_atom_feeds_off_no_page_links_a_feed(client, alice):
+    login(client, alice)
+    for url in ("/feed/", f"/n/{alice.neighbourhood_id}/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "application/atom+xml" not in html(response), url
 
 
 # --- inertness ----------------------------------------------------------------------------------------------------

@@ -189,6 +189,41 @@ def test_comments_follow_the_scope_of_their_post(reader, nearby_pair):
     assert found(reader, "compost") == []
 
 
+def _docs_with_scope_token(token: str) -> set[int]:
+    """Documents the full-text index itself files under a scope token (not the SQL condition)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT rowid FROM feed_searchdoc_fts WHERE feed_searchdoc_fts MATCH %s",
+                           [f'scope_tokens : "{token}"'])
+        else:
+            cursor.execute("SELECT id FROM feed_searchdoc WHERE search_vector @@ to_tsquery('simple', %s)", [token])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_index_files_each_document_under_who_may_read_it_and_follows_audience_changes(nearby_pair):
+    chosen, _ = nearby_pair
+    there = MemberFactory(neighbourhood=chosen)
+    post = make_post(there, "Fête des voisins", audience="nearby")
+    comment = make_comment(there, post, "J'apporte des crêpes")
+    docs = set(SearchDoc.objects.filter(post=post).values_list("id", flat=True))
+    assert len(docs) == 2
+    assert _docs_with_scope_token(f"h{chosen.id}") == docs
+    assert _docs_with_scope_token(f"a{chosen.id}") == docs
+    post.audience = "neighbourhood"
+    post.save()
+    search.index_post(post)
+    assert _docs_with_scope_token(f"a{chosen.id}") == set()
+    assert _docs_with_scope_token(f"h{chosen.id}") == docs
+    assert SearchDoc.objects.get(comment=comment).scope_tokens == f"h{chosen.id}"
+
+
+def test_a_post_whose_words_spell_a_scope_token_stays_out_of_other_scopes(reader, home, far):
+    faraway = MemberFactory(neighbourhood=far)
+    make_post(faraway, f"Potager h{home.id} a{home.id}", title=f"h{home.id}", audience="nearby")
+    assert found(reader, "potager") == []
+    assert found(reader, f"h{home.id}") == []
+
+
 def test_a_member_without_a_scope_finds_nothing(author):
     make_post(author, "Potager partagé")
     assert search.search(None, "potager").items == []

@@ -13,5 +13,5 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=5)
 
     def handle(self, *args, **opts):
-        candidates = [c.dict() for c in geocode_candidates(opts["text"], opts["limit"])]
+        candidates = [c.model_dump() for c in geocode_candidates(opts["text"], opts["limit"])]
         self.stdout.write(json.dumps({"candidates": candidates}, ensure_ascii=False))

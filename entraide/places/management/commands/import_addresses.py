@@ -3,6 +3,8 @@ from tqdm import tqdm
 
 from entraide.places.gazetteer import GazetteerError, import_addresses
 
+MAX_SHOWN = 50  # broken rows printed one by one; a national file could have thousands
+
 
 class Command(BaseCommand):
     help = "Stream a Base Adresse Nationale CSV into the offline gazetteer (all or nothing unless --keep-good-rows)."
@@ -20,6 +22,10 @@ class Command(BaseCommand):
                 raise CommandError(str(exc))
             except FileNotFoundError:
                 raise CommandError(f"{opts['file']}: no such file")
-        for problem in getattr(result, "problems", [])[:50]:
-            self.stdout.write(self.style.WARNING(str(problem)))
-        self.stdout.write(self.style.SUCCESS(str(result)))
+        shown = result.problems[:MAX_SHOWN]
+        for problem in shown:
+            self.stdout.write(self.style.WARNING(problem))
+        summary = result.summary()
+        if result.problem_count > len(shown):
+            summary += f" (the first {len(shown)} are listed above)"
+        self.stdout.write(self.style.SUCCESS(summary))

@@ -1,0 +1,173 @@
+"""The SQL that picks the posts of one feed page: one index range per readable neighbourhood, merged.
+
+Why not one `WHERE neighbourhood_id = home OR (neighbourhood_id IN (...) AND audience = 'nearby')`: SQLite answers
+that with a MULTI-INDEX OR and sorts every candidate of the reader's scope (90,000 rows for a member of a large
+neighbourhood, about a second), and PostgreSQL walks the whole `created_at` index backwards, which degrades for a
+reader whose neighbourhoods post rarely. One `ORDER BY created_at DESC, id DESC LIMIT n` per neighbourhood is a
+short range of `post_feed` / `post_feed_nearby` / `post_feed_category` on both backends, so the work grows with the
+page and the number of neighbourhoods read, never with the posts stored. The branches are glued with UNION ALL
+and sorted once more (at most (neighbourhoods + 1) x (n + 1) tiny rows).
+
+Written by hand rather than with the ORM because the ORM refuses LIMIT inside a compound statement on SQLite, and
+because compiling a dozen querysets per request costs more CPU than the query itself. Every value is a bound
+parameter; table and column names come from the models.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
+from django.db import connection
+from django.utils import timezone
+
+from entraide.accounts.models import Member
+from entraide.places.models import Neighbourhood
+
+from .models import Audience, Crisis, Post, PostImage, PostTag, Thanks
+
+
+@dataclass(frozen=True)
+class PageFilter:
+    category: str | None = None
+    tag: str | None = None  # normalised
+    active_crisis: bool = False  # posts of any crisis going on now
+    crisis_tag: str | None = None
+    before: tuple[datetime, int] | None = None  # cursor: strictly older than (created_at, id)
+
+
+def _dt(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _branch(neighbourhood_id: int, *, nearby_audience: bool, pinned: bool | None, f: PageFilter,
+            limit: int, with_cursor: bool) -> tuple[str, list]:
+    post, tag, crisis = Post._meta.db_table, PostTag._meta.db_table, Crisis._meta.db_table
+    joins, where, params = [], ["p.neighbourhood_id = %s"], [neighbourhood_id]
+    if f.tag:
+        joins.append(f"JOIN {tag} t ON t.post_id = p.id AND t.tag = %s")
+        params.insert(0, f.tag)
+    if f.active_crisis or f.crisis_tag:
+        joins.append(f"JOIN {crisis} c ON c.id = p.crisis_id")
+    # Constants of the code are written into the SQL, not bound: SQLite picks a partial index (post_feed_nearby,
+    # post_pinned) only when the query repeats its WHERE term literally.
+    if nearby_audience:
+        where.append(f"p.audience = '{Audience.NEARBY.value}'")
+    if pinned is not None:
+        where.append("p.pinned" if pinned else "NOT p.pinned")
+    if f.category:
+        where.append("p.category = %s")
+        params.append(f.category)
+    if f.active_crisis:
+        now = _dt(timezone.now())
+        where.append("c.starts_at <= %s AND (c.ends_at IS NULL OR c.ends_at > %s)")
+        params += [now, now]
+    if f.crisis_tag:
+        where.append("c.tag = %s")
+        params.append(f.crisis_tag)
+    if with_cursor and f.before is not None:
+        created_at, pk = f.before
+        where.append("(p.created_at < %s OR (p.created_at = %s AND p.id < %s))")
+        params += [_dt(created_at), _dt(created_at), pk]
+    top = 1 if pinned else 0  # a constant of the code, not a parameter: every branch has the same column type
+    sql = (f"SELECT p.id, p.created_at, {top} AS top FROM {post} p {' '.join(joins)} WHERE {' AND '.join(where)} "
+           f"ORDER BY p.created_at DESC, p.id DESC LIMIT %s")
+    return sql, [*params, limit]
+
+
+def _aware(value) -> datetime | None:
+    # SQLite hands back the stored text (UTC); PostgreSQL an aware datetime.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt_timezone.utc)
+
+
+def _json_list(value) -> list:
+    if isinstance(value, str):  # SQLite: the JSON text; PostgreSQL's jsonb comes decoded
+        value = json.loads(value)
+    return list(value or [])
+
+
+# The columns of a post view, in the order of the SELECT below (the ORM's `_post_rows` gives the same keys).
+POST_KEYS = ("id", "neighbourhood_id", "neighbourhood__name", "author_id", "author__display_name", "category",
+             "audience", "title", "body", "body_html", "tags", "crisis__tag", "pinned", "official", "comment_count",
+             "thanks_count", "created_at", "edited_at")
+
+
+def _post_row(row: tuple) -> dict:
+    out = dict(zip(POST_KEYS, row))
+    out["tags"] = _json_list(out["tags"])
+    out["pinned"], out["official"] = bool(out["pinned"]), bool(out["official"])
+    out["created_at"], out["edited_at"] = _aware(out["created_at"]), _aware(out["edited_at"])
+    return out
+
+
+def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limit: int, pinned_limit: int
+              ) -> tuple[list[dict], list[dict]]:
+    """Pinned posts and the stream, newest first, as row dicts with POST_KEYS: one query.
+
+    At most `pinned_limit` pinned and `limit` stream rows. `home_id` None: home is not read (scope "nearby").
+    Pinned posts are those of home, on the first page only (no cursor); the home stream leaves them out on every
+    page, so a pinned post shows once.
+    """
+    branches: list[tuple[str, list]] = []
+    if home_id is not None:
+        if f.before is None and pinned_limit:
+            branches.append(_branch(home_id, nearby_audience=False, pinned=True, f=f, limit=pinned_limit,
+                                    with_cursor=False))
+        branches.append(_branch(home_id, nearby_audience=False, pinned=False, f=f, limit=limit, with_cursor=True))
+    for neighbourhood_id in nearby_ids:
+        branches.append(_branch(neighbourhood_id, nearby_audience=True, pinned=None, f=f, limit=limit,
+                                with_cursor=True))
+    if not branches:
+        return [], []
+    # Each branch is a derived table (SQLite allows ORDER BY/LIMIT in a compound's parts only there); the merged
+    # ids are cut to one page before the join, so only the page's rows are read in full.
+    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) b{i}" for i, (sql, _params) in enumerate(branches))
+    post, member = Post._meta.db_table, Member._meta.db_table
+    neighbourhood, crisis = Neighbourhood._meta.db_table, Crisis._meta.db_table
+    sql = (
+        "SELECT u.top, p.id, p.neighbourhood_id, n.name, p.author_id, m.display_name, p.category, p.audience, "
+        "p.title, p.body, p.body_html, p.tags, c.tag, p.pinned, p.official, p.comment_count, p.thanks_count, "
+        "p.created_at, p.edited_at "
+        f"FROM (SELECT * FROM ({union}) merged ORDER BY top DESC, created_at DESC, id DESC LIMIT %s) u "
+        f"JOIN {post} p ON p.id = u.id JOIN {neighbourhood} n ON n.id = p.neighbourhood_id "
+        f"JOIN {member} m ON m.id = p.author_id LEFT JOIN {crisis} c ON c.id = p.crisis_id "
+        "ORDER BY u.top DESC, u.created_at DESC, u.id DESC"
+    )
+    params = [p for _sql, ps in branches for p in ps] + [pinned_limit + limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    pinned = [_post_row(row[1:]) for row in rows if row[0]]
+    stream = [_post_row(row[1:]) for row in rows if not row[0]][:limit]
+    return pinned, stream
+
+
+def images_and_thanks(member_id: int | None, post_ids: list[int]
+                      ) -> tuple[dict[int, list[tuple[int, int, int]]], set[int]]:
+    """For these posts: their pictures as (id, width, height) in order, and which of them the member thanked.
+
+    One query for both (UNION ALL of two index lookups).
+    """
+    if not post_ids:
+        return {}, set()
+    image, thanks = PostImage._meta.db_table, Thanks._meta.db_table
+    marks = ", ".join(["%s"] * len(post_ids))
+    sql = f"SELECT 0, id, post_id, width, height, position FROM {image} WHERE post_id IN ({marks})"
+    params: list = list(post_ids)
+    if member_id is not None:
+        sql += (f" UNION ALL SELECT 1, post_id, post_id, 0, 0, 0 FROM {thanks} "
+                f"WHERE member_id = %s AND comment_id IS NULL AND post_id IN ({marks})")
+        params += [member_id, *post_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    images: dict[int, list[tuple[int, int, int]]] = {}
+    for _kind, image_id, post_id, width, height, _position in sorted(
+            (r for r in rows if r[0] == 0), key=lambda r: (r[2], r[5], r[1])):
+        images.setdefault(post_id, []).append((image_id, width, height))
+    return images, {r[1] for r in rows if r[0] == 1}
