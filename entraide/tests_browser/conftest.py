@@ -7,8 +7,10 @@ other.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -77,11 +79,52 @@ class PageErrors:
                 if msg.type == "error" and "Failed to load resource" not in msg.text else None)
 
 
+class ForeignRequests:
+    """Every request a context makes to a host other than the live server: recorded and aborted.
+
+    Everything the pages need (htmx, Leaflet, styles, fonts) must be served by the site
+    itself, so that no third party learns who reads which neighbourhood; a CDN link anywhere fails the test.
+    """
+
+    def __init__(self, site: str):
+        origin = urlsplit(site)
+        self.origin = (origin.scheme, origin.netloc)
+        self.urls: list[str] = []
+        # A regex is matched by Playwright's driver, not by a Python callback: same-site requests are not slowed.
+        self.pattern = re.compile(r"^(?!(?:" + re.escape(site.rstrip("/")) + r"(?:[/?#]|$)|data:|blob:|about:))")
+
+    def is_foreign(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about", "chrome-error"):
+            return False
+        return (parts.scheme, parts.netloc) != self.origin
+
+    def _record(self, url: str) -> None:
+        if self.is_foreign(url) and url not in self.urls:
+            self.urls.append(url)
+
+    def _abort(self, route) -> None:
+        self._record(route.request.url)
+        route.abort("blockedbyclient")
+
+    def install(self, context) -> None:
+        context.route(self.pattern, self._abort)
+        context.on("request", lambda request: self._record(request.url))  # what a route might not see
+        context.on("page", lambda page: page.on("websocket", lambda ws: self._record(ws.url)))
+
+
 @pytest.fixture
-def new_context(browser, site):
+def foreign_requests(site) -> ForeignRequests:
+    """The requests to other hosts made by the pages of this test (the test fails at its end if there are any)."""
+    return ForeignRequests(site)
+
+
+@pytest.fixture
+def new_context(browser, site, foreign_requests):
     """Factory of fresh browser contexts (``new_context(java_script_enabled=False)``), closed after the test.
 
-    Pages opened in these contexts must not raise script errors; that is checked when the test ends.
+    Pages opened in these contexts must not raise script errors nor request anything from another host than the
+    live server; both are checked when the test ends.
     """
     contexts, errors = [], PageErrors()
 
@@ -89,9 +132,11 @@ def new_context(browser, site):
         options.setdefault("base_url", site)
         options.setdefault("extra_http_headers", ENGLISH)
         options.setdefault("viewport", {"width": 1280, "height": 900})
+        options.setdefault("service_workers", "block")  # a service worker's fetches would bypass the routes
         context = browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
         context.on("page", errors.watch)
+        foreign_requests.install(context)
         contexts.append(context)
         return context
 
@@ -99,6 +144,8 @@ def new_context(browser, site):
     for context in contexts:
         context.close()
     assert not errors.errors, "script errors in the browser:\n" + "\n".join(errors.errors)
+    assert not foreign_requests.urls, ("requests to other hosts than the live server (vendor these files):\n"
+                                       + "\n".join(foreign_requests.urls))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Two neighbours in adjacent quartiers use the feed: post, read, comment and thank (htmx), search, crisis filter."""
+"""Neighbours use the feed: post, read, comment and thank (htmx), search, crisis filter, load more posts (with and
+without JavaScript), trending searches."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,7 @@ from entraide.accounts.factories import PASSWORD, MemberFactory
 from entraide.feed.factories import CrisisFactory
 from entraide.places.models import Neighbourhood
 
-from .helpers import log_in
+from .helpers import compose, log_in, watch_dialogs
 
 pytestmark = pytest.mark.browser
 
@@ -16,27 +17,6 @@ ECOLES = "Les écoles du quartier cherchent des bénévoles pour la kermesse."
 FAN = "Qui peut prêter un ventilateur à une voisine âgée ?"
 SCRIPT_TITLE = "<img src=x onerror=alert('title')>"
 SCRIPT_BODY = "<script>window.__pwned=1; alert('body')</script> <img src=x onerror=alert('img')>"
-
-
-def watch_dialogs(page, dialogs: list):
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    return page
-
-
-def compose(page, *, body: str, title: str = "", nearby: bool = True, crisis: bool = False) -> None:
-    """Write a post with the composer of /feed/ (a plain form: the page reloads)."""
-    page.goto("/feed/")
-    composer = page.locator("#composer")
-    if title:
-        composer.get_by_label("Title").fill(title)
-    composer.get_by_label("Message").fill(body)
-    if nearby:
-        composer.get_by_label("My neighbourhood and nearby ones").check()
-    if crisis:
-        composer.locator("input[name=crisis_tag]").check()
-    with page.expect_navigation():
-        composer.locator("button[type=submit]").click()
-    expect(page.locator(".messages")).to_contain_text("Your post is published.")
 
 
 def test_neighbours_share_comment_thank_search_and_filter_a_crisis(new_context, paris):
@@ -163,3 +143,80 @@ def test_load_more_and_reply_work_without_javascript(new_context, paris):
     with page.expect_navigation():
         page.locator("article.post").get_by_role("button", name="Thank").click()
     expect(page.locator("article.post .thanks-count")).to_have_text("1 thanks")
+
+
+def test_load_more_with_javascript_appends_the_next_page_in_place(page, paris, artifacts):
+    saint_gervais = Neighbourhood.objects.get(city=paris, name="Saint-Gervais")
+    author = MemberFactory(neighbourhood=saint_gervais, verified=True, language="en", user__email="a@example.org")
+    MemberFactory(neighbourhood=saint_gervais, verified=True, language="en", user__email="b@example.org")
+    from entraide.feed.factories import PostFactory
+
+    for i in range(23):
+        PostFactory(author=author, title=f"Annonce {i:02d}", body=f"Texte {i:02d}")
+    log_in(page, "b@example.org", PASSWORD)
+    page.goto("/feed/")
+    posts = page.locator("#feed-list > li > article.post")
+    expect(posts).to_have_count(20)
+    expect(page.locator("#feed-list")).not_to_contain_text("Annonce 02")
+    page.wait_for_load_state("load")
+    page.evaluate("window.__samePage = true")
+    feed_url = page.url
+
+    with page.expect_response(lambda r: "cursor=" in r.url and r.request.headers.get("hx-request") == "true"):
+        page.get_by_role("link", name="Load more posts").click()
+
+    expect(posts).to_have_count(23)  # appended to the same list, not a nested page
+    expect(posts.last).to_contain_text("Annonce 00")
+    titles = [t.strip() for t in page.locator("#feed-list .post-title").all_text_contents()]
+    assert titles == [f"Annonce {i:02d}" for i in range(22, -1, -1)]  # newest first, none twice, none missing
+    expect(page.locator("#load-more")).to_have_count(0)  # nothing left to load
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    assert page.url == feed_url
+    assert page.evaluate("window.__samePage") is True  # no reload, no navigation
+    page.screenshot(path=str(artifacts / "feed-load-more.png"), full_page=True)
+
+
+def test_a_term_searched_by_several_neighbours_trends_on_the_search_page(page, paris, artifacts):
+    from entraide.feed.actions import do_create_post
+    from entraide.feed.models import SearchLog
+    from entraide.feed.search import TRENDING_MIN_COUNT
+
+    saint_gervais = Neighbourhood.objects.get(city=paris, name="Saint-Gervais")
+    combat = Neighbourhood.objects.get(city=paris, name="Combat")
+    author = MemberFactory(neighbourhood=saint_gervais, verified=True, language="en")
+    MemberFactory(neighbourhood=saint_gervais, verified=True, language="en", user__email="salome@example.org")
+    do_create_post(author, category="general", title="Ventilateur à donner", body=FAN)  # indexed for search
+    # Searches already made this week by other neighbours (logs keep no searcher): one short of trending here...
+    for _ in range(TRENDING_MIN_COUNT - 1):
+        SearchLog.objects.create(neighbourhood=saint_gervais, city=paris, term="ventilateur")
+    for _ in range(TRENDING_MIN_COUNT - 2):  # ...two short...
+        SearchLog.objects.create(neighbourhood=saint_gervais, city=paris, term="perceuse")
+    # ...and, across the city, a term searched often in another quartier.
+    for _ in range(TRENDING_MIN_COUNT):
+        SearchLog.objects.create(neighbourhood=combat, city=paris, term="canicule")
+
+    log_in(page, "salome@example.org", PASSWORD)
+    page.goto("/search/")
+    trending = page.locator("section.trending")
+    here, city = trending.locator(".trending-cols > div").nth(0), trending.locator(".trending-cols > div").nth(1)
+    expect(here).to_contain_text("Not enough searches yet.")
+    expect(city.get_by_role("link")).to_have_text(["canicule"])
+
+    # Salomé searches "perceuse" twice (one person: counted once) and "Ventilateurs" once (the same word as
+    # "ventilateur").
+    for q in ["perceuse", "perceuse", "Ventilateurs"]:
+        page.locator("#search-q").fill(q)
+        with page.expect_navigation():
+            page.locator("#search-q").press("Enter")
+        expect(page.locator("#search-q")).to_have_value(q)
+    expect(page.locator("ol.results")).to_contain_text("Ventilateur à donner")
+
+    expect(here.get_by_role("link")).to_have_text(["ventilateur"])  # perceuse: still one search short
+    expect(city.get_by_role("link")).to_have_text(["canicule", "ventilateur"])
+    page.screenshot(path=str(artifacts / "search-trending.png"), full_page=True)
+
+    # A trending term is a link to its search.
+    with page.expect_navigation():
+        here.get_by_role("link", name="ventilateur").click()
+    expect(page.locator("#search-q")).to_have_value("ventilateur")
+    expect(page.locator("ol.results")).to_contain_text("Ventilateur à donner")

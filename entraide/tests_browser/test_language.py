@@ -17,7 +17,8 @@ def test_french_by_default_and_switch_to_english(new_context):
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.locator("#lang-select")).to_have_value("fr")
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Entre voisins, on s’entraide")
+    expect(page.locator("header.site nav").get_by_role("link", name="Se connecter")).to_be_visible()
 
     page.locator("#lang-select").select_option("en")
     submit(page, "header form.lang")
@@ -33,3 +34,4 @@ def test_french_by_default_and_switch_to_english(new_context):
     submit(page, "header form.lang")
     expect(page).to_have_url(re.compile(r"/accounts/signup/$"))
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rejoignez vos voisins")
