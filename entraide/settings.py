@@ -94,6 +94,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("ENTRAIDE_PG_PREPARED", True):
+    # Server-side parameters and prepared statements: a feed or search request then skips PostgreSQL's planning,
+    # which cost more than running the queries (about 1 ms each, bench/feed.py). Set ENTRAIDE_PG_PREPARED=false
+    # behind a connection pooler in transaction mode that cannot keep prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -1,20 +1,18 @@
 """The feed API: posts, comments, thanks, pictures and crises (mounted at /api/v1 by entraide/api.py)."""
 from __future__ import annotations
 
-import json
 import mimetypes
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
-from ninja.responses import NinjaJSONEncoder
 
 from entraide.accounts.models import Member
 from entraide.accounts.queries import member_of
-from entraide.core.api import ErrorOut, member_auth
+from entraide.core.api import ErrorOut, json_ok, member_auth
 from entraide.core.errors import EntraideError
 
 from . import actions, queries
@@ -183,10 +181,7 @@ def feed(request, scope: Literal["all", "home", "nearby"] = "all",
         crisis_filter = True if crisis.lower() in {"true", "1", "yes"} else crisis
     page = queries.feed_page(_member(request), scope=scope, category=category or None, tag=tag or None,
                              crisis=crisis_filter, cursor=cursor or None, limit=limit)
-    # The busiest endpoint: the items are built from our own dataclasses, so re-validating them through pydantic
-    # (a third of a request's CPU) proves nothing; FeedOut still documents the body, and a test checks the two agree.
-    body = {"items": [post_json(v) for v in page.items], "next_cursor": page.next_cursor}
-    return HttpResponse(json.dumps(body, cls=NinjaJSONEncoder), content_type="application/json; charset=utf-8")
+    return json_ok({"items": [post_json(v) for v in page.items], "next_cursor": page.next_cursor})
 
 
 @router.post("/posts", response={201: PostOut, **errors}, auth=member_auth, summary="Publish a post")

@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from entraide.accounts.queries import member_of
 from entraide.core import ratelimit
-from entraide.core.api import ErrorOut, member_auth
+from entraide.core.api import ErrorOut, json_ok, member_auth
 from entraide.core.errors import EntraideError
 
 from . import search as search_service
@@ -59,11 +59,11 @@ def search_view(request, q: str = Query("", description="words to look for; acce
     member = _member(request)
     ratelimit.hit("search", str(member.pk), limit=60, window_s=60)
     page = search_service.search(member, q, cursor=cursor, limit=limit)
-    return {"items": [SearchHitOut(kind=h.kind, post_id=h.post_id, comment_id=h.comment_id, title=h.title,
-                                   snippet_html=str(h.snippet_html), author_name=h.author_name,
-                                   neighbourhood_name=h.neighbourhood_name, created_at=h.created_at, rank=h.rank)
-                      for h in page.items],
-            "next_cursor": page.next_cursor}
+    return json_ok({"items": [{"kind": h.kind, "post_id": h.post_id, "comment_id": h.comment_id, "title": h.title,
+                               "snippet_html": str(h.snippet_html), "author_name": h.author_name,
+                               "neighbourhood_name": h.neighbourhood_name, "created_at": h.created_at, "rank": h.rank}
+                              for h in page.items],
+                    "next_cursor": page.next_cursor})
 
 
 @router.get("/search/trending", response={200: TrendingOut, **errors}, auth=member_auth,

@@ -5,6 +5,7 @@ Posts are created with the ORM and indexed with `search.index_*`, so these tests
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -432,6 +433,21 @@ def test_the_search_endpoint_answers_a_list_page(client, reader, author):
     assert item["snippet_html"].startswith("&lt;b&gt;<mark>Cours</mark>&lt;/b&gt;")
     assert set(item) == {"kind", "post_id", "comment_id", "title", "snippet_html", "author_name",
                          "neighbourhood_name", "created_at", "rank"}
+
+
+def test_the_search_body_is_what_django_ninja_would_write_from_its_schema(client, reader, author):
+    """The endpoint encodes its body itself (core.api.json_ok): hold it to SearchPageOut."""
+    from ninja.responses import NinjaJSONEncoder
+
+    from entraide.feed.search_api import SearchPageOut
+
+    post = make_post(author, "Cours de couture", title="Couture")
+    make_comment(reader, post, "Je viens au cours de couture")
+    client.force_login(reader.user)
+    body = client.get("/api/v1/search", {"q": "couture", "limit": 1}).json()
+    assert len(body["items"]) == 1 and body["next_cursor"]
+    through_schema = SearchPageOut.model_validate(body).model_dump()
+    assert body == json.loads(json.dumps(through_schema, cls=NinjaJSONEncoder))
 
 
 def test_the_trending_endpoint_answers_both_lists(client, reader, home):
