@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from django.http import FileResponse
 from django.utils.translation import gettext as _
-from ninja import Field, File, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from entraide.accounts.models import Member
@@ -190,7 +190,7 @@ def create_post(request, payload: PostIn):
     post = actions.do_create_post(member, category=payload.category, title=payload.title, body=payload.body,
                                   audience=payload.audience, tags=payload.tags, crisis_tag=payload.crisis_tag,
                                   confirm_kindness=payload.confirm_kindness)
-    return 201, post_out(queries.get_post(member, post.id))
+    return Status(201, post_out(queries.get_post(member, post.id)))
 
 
 @router.get("/posts/{post_id}", response={200: PostOut, **errors}, auth=member_auth, summary="One post")
@@ -210,7 +210,7 @@ def edit_post(request, post_id: int, payload: PostPatch):
 @router.delete("/posts/{post_id}", response={204: None, **errors}, auth=member_auth, summary="Delete my post")
 def delete_post(request, post_id: int):
     actions.do_delete_post(_member(request), post_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/posts/{post_id}/images", response={201: PostOut, **errors}, auth=member_auth,
@@ -218,7 +218,7 @@ def delete_post(request, post_id: int):
 def add_image(request, post_id: int, image: File[UploadedFile]):
     member = _member(request)
     actions.do_add_post_image(member, post_id, image)
-    return 201, post_out(queries.get_post(member, post_id))
+    return Status(201, post_out(queries.get_post(member, post_id)))
 
 
 @router.get("/images/{image_id}", response={200: None, **errors}, auth=member_auth, url_name="feed_image",
@@ -246,7 +246,7 @@ def create_comment(request, post_id: int, payload: CommentIn):
     member = _member(request)
     comment = actions.do_create_comment(member, post_id, body=payload.body, parent_id=payload.parent_id,
                                         confirm_kindness=payload.confirm_kindness)
-    return 201, comment_out(queries.get_comment(member, comment.id))
+    return Status(201, comment_out(queries.get_comment(member, comment.id)))
 
 
 @router.patch("/comments/{comment_id}", response={200: CommentOut, **errors}, auth=member_auth,
@@ -261,7 +261,7 @@ def edit_comment(request, comment_id: int, payload: CommentPatch):
                summary="Delete my comment (and its replies)")
 def delete_comment(request, comment_id: int):
     actions.do_delete_comment(_member(request), comment_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/posts/{post_id}/thanks", response={200: ThanksOut, **errors}, auth=member_auth,

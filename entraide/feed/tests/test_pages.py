@@ -534,6 +534,21 @@ def test_the_atom_feed_lists_only_official_posts_without_emails(client, settings
     assert client.get("/n/999999/atom.xml").status_code == 404
 
 
+def test_a_standard_feed_parser_reads_the_atom_feed_without_complaint(client, settings, alice):
+    import feedparser
+
+    settings.ENTRAIDE_ATOM_FEEDS = True
+    official = PostFactory(author=alice, official=True, title="Coupure d'eau mardi", body="De 9 h à 12 h.")
+    parsed = feedparser.parse(client.get(f"/n/{alice.neighbourhood_id}/atom.xml").content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    assert alice.neighbourhood.name in parsed.feed.title
+    [entry] = parsed.entries
+    assert (entry.title, entry.author) == ("Coupure d'eau mardi", "Alice M.")
+    assert entry.link.endswith(f"/feed/posts/{official.id}/")
+    assert entry.updated_parsed is not None
+
+
 ATOM_LINK = re.compile(r'<link rel="alternate" type="application/atom\+xml" href="([^"]+)" title="([^"]+)">')
 
 
