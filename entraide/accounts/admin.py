@@ -11,8 +11,11 @@ class MemberAdmin(admin.ModelAdmin):
     list_filter = ["verification_state", "verification_method", "neighbourhood__city"]
     list_select_related = ["user", "neighbourhood__city"]
     search_fields = ["display_name", "user__email"]
-    raw_id_fields = ["user", "neighbourhood"]
-    readonly_fields = ["blurred_cell", "verified_at", "created_at"]
+    raw_id_fields = ["user"]
+    # The home moves only through actions.do_move_home (the member's settings): it recomputes the neighbourhood and
+    # the public H3 cell together, which a hand edit here would leave stale.
+    readonly_fields = ["address_text", "lat", "lon", "street_name", "location_precision", "neighbourhood",
+                       "blurred_cell", "verified_at", "created_at"]
     filter_horizontal = ["reads_nearby"]
     actions = ["verify_members"]
 

@@ -151,3 +151,19 @@ def test_neighbourhoods_are_not_added_by_hand_but_imported(client, operator, par
     client.force_login(operator)
     assert client.get(f"{NEIGHBOURHOODS}add/").status_code == 403
     assert "addlink" not in client.get(NEIGHBOURHOODS).content.decode()
+
+
+def test_a_members_home_is_shown_to_operators_but_only_moved_by_the_member(client, operator, member):
+    client.force_login(operator)
+    page = client.get(f"{MEMBERS}{member.id}/change/")
+    assert page.status_code == 200
+    form_fields = set(page.context["adminform"].form.fields)
+    assert form_fields.isdisjoint({"address_text", "lat", "lon", "street_name", "neighbourhood", "blurred_cell"})
+    before = Member.objects.values("address_text", "lat", "lon", "neighbourhood_id", "blurred_cell").get(id=member.id)
+    response = client.post(f"{MEMBERS}{member.id}/change/", {
+        "user": member.user_id, "display_name": "Nouveau Nom", "language": "fr", "verification_state": "pending",
+        "lat": "0", "lon": "0", "address_text": "1 rue Ailleurs", "neighbourhood": "999"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    after = Member.objects.values("address_text", "lat", "lon", "neighbourhood_id", "blurred_cell").get(id=member.id)
+    assert after == before
+    assert Member.objects.get(id=member.id).display_name == "Nouveau Nom"
