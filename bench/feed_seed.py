@@ -45,7 +45,7 @@ import feed_text  # noqa: E402
 from entraide.accounts.models import ApiToken, Member  # noqa: E402
 from entraide.feed import search as search_module  # noqa: E402
 from entraide.feed.models import Comment, Crisis, Post, SearchDoc, Thanks  # noqa: E402
-from entraide.feed.search_models import scope_tokens  # noqa: E402
+from entraide.feed.search_models import scope_tokens, scoped_shadow  # noqa: E402
 from entraide.places.actions import do_import_neighbourhoods  # noqa: E402
 from entraide.places.models import Neighbourhood  # noqa: E402
 
@@ -467,13 +467,15 @@ def seed(scale: float, writer, tmp: Path) -> dict:
     def docs():
         for i in range(n_posts):
             t, body, ts, bs = post_text(i)
-            yield (i + 1, "post", i + 1, None, post_nb_l[i], audience_l[i], post_created_s[i], t, body, ts, bs,
-                   scope_tokens(post_nb_l[i], audience_l[i]))
+            scope = scope_tokens(post_nb_l[i], audience_l[i])
+            yield (i + 1, "post", i + 1, None, post_nb_l[i], audience_l[i], post_created_s[i], t, body,
+                   scoped_shadow(ts, scope), scoped_shadow(bs, scope), scope)
         for j in range(n_comments):
             body, bs = comment_text(j)
             p = cpost_l[j]
+            scope = scope_tokens(post_nb_l[p], audience_l[p])
             yield (n_posts + j + 1, "comment", p + 1, j + 1, post_nb_l[p], audience_l[p], comment_created_s[j], "",
-                   body, "", bs, scope_tokens(post_nb_l[p], audience_l[p]))
+                   body, "", scoped_shadow(bs, scope), scope)
 
     through_cols = ["id", "member_id", "neighbourhood_id"]
     check_columns(Member.reads_nearby.through, through_cols)

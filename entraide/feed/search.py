@@ -8,9 +8,12 @@ How words are matched, on both backends, so that "école", "Ecoles" and "ecole" 
   en "shop"); a query word matches a document word when any of their stems agree (French OR English).
 * Stop words (French and English, folded) and one-letter words are ignored in queries.
 
-SQLite: `SearchDoc.title_stems` / `body_stems` hold that shadow text (computed here with PyStemmer) and the FTS5
-table `feed_searchdoc_fts` indexes it; a query is `("fr1" OR "en1") AND ("fr2" OR "en2")`, every stem quoted, so
-no FTS5 syntax from the user ever reaches the parser. Ranked by bm25 with the title weighing 10 times the body.
+SQLite: `SearchDoc.title_stems` / `body_stems` hold that shadow text (computed here with PyStemmer), each stem
+prefixed by each scope token of the document (`h12_ecol a12_ecol`, search_models.scoped_shadow), and the FTS5 table
+`feed_searchdoc_fts` indexes it; a query is `("h12_fr1" OR "h12_en1" OR "a13_fr1" ...) AND (... word 2 ...)`, every
+token quoted, so no FTS5 syntax from the user ever reaches the parser. Ranked by bm25 with the title weighing 10 times
+the body. bm25 counts how many documents hold each queried token: scoped tokens keep that count to the reader's
+neighbourhoods (a city-wide "école" made every search read 631,155 entries, bench/feed.py).
 
 PostgreSQL: the generated `search_vector` (migration 0002_search) holds the lexemes of `entraide_fr` (unaccent +
 french_stem; title A, body B) and `entraide_en` (unaccent + english_stem; title C, body D). A query word becomes
@@ -50,7 +53,7 @@ from entraide.core.errors import EntraideError
 from entraide.places.queries import readable_neighbourhood_ids
 
 from .models import Audience, SearchLog
-from .search_models import SearchDoc, reader_scope_tokens, scope_tokens
+from .search_models import SearchDoc, reader_scope_tokens, scope_tokens, scoped_shadow
 
 MAX_QUERY_CHARS = 1000  # longer input is truncated, never refused
 MAX_QUERY_WORDS = 12  # words beyond that are ignored: bounds the cost of one query
@@ -132,10 +135,14 @@ class ParsedQuery:
     def stems(self) -> frozenset[str]:
         return frozenset(s for alts in self.alternatives for s in alts)
 
-    def fts5(self) -> str:
-        # Stems are letters and digits only (see fold), so double quotes cannot occur inside them; quoting each
-        # makes it a plain phrase for FTS5 whatever it spells (AND, NEAR, NOT...).
-        return " AND ".join("(" + " OR ".join(f'"{s}"' for s in alts) + ")" for alts in self.alternatives)
+    def fts5(self, scope: list[str]) -> str:
+        """Every word (any of its stems) under any of the reader's scope tokens: ("h12_ecol" OR "a13_ecol") AND ...
+
+        Stems are letters and digits only (see fold) and scope tokens are ours, so double quotes cannot occur
+        inside; quoting each makes it a plain phrase for FTS5 whatever it spells (AND, NEAR, NOT...).
+        """
+        return " AND ".join("(" + " OR ".join(f'"{t}_{s}"' for s in alts for t in scope) + ")"
+                            for alts in self.alternatives)
 
 
 def parse_query(q: str | None) -> ParsedQuery:
@@ -200,31 +207,37 @@ def _plain(text: str) -> str:
 
 # --- indexing (called by feed.actions inside their transaction) ----------------------------------------------
 
-def _doc_values(title: str, body: str) -> dict:
+def _doc_values(title: str, body: str, scope: str) -> dict:
     stems = connection.vendor == "sqlite"  # PostgreSQL computes its own vector from title and body
-    return {"title": title, "body": body,
-            "title_stems": shadow_text(title) if stems else "", "body_stems": shadow_text(body) if stems else ""}
+    return {"title": title, "body": body, "scope_tokens": scope,
+            "title_stems": scoped_shadow(shadow_text(title), scope) if stems else "",
+            "body_stems": scoped_shadow(shadow_text(body), scope) if stems else ""}
 
 
 def index_post(post) -> SearchDoc:
     """Create or refresh the post's document (and carry its audience over to its comments' documents)."""
-    values = _doc_values(_plain(post.title)[:140], html_to_text(post.body_html) if post.body_html else _plain(post.body))
     scope = scope_tokens(post.neighbourhood_id, post.audience)
+    values = _doc_values(_plain(post.title)[:140],
+                         html_to_text(post.body_html) if post.body_html else _plain(post.body), scope)
     values.update(kind=SearchDoc.Kind.POST, neighbourhood_id=post.neighbourhood_id, audience=post.audience,
-                  scope_tokens=scope, created_at=post.created_at)
+                  created_at=post.created_at)
     doc, _created = SearchDoc.objects.update_or_create(post_id=post.pk, comment__isnull=True, defaults=values)
-    SearchDoc.objects.filter(post_id=post.pk, kind=SearchDoc.Kind.COMMENT).exclude(audience=post.audience).update(
-        audience=post.audience, scope_tokens=scope)
+    # An audience change re-scopes the comments' documents too (rare: one write per comment).
+    for comment_doc in SearchDoc.objects.filter(post_id=post.pk, kind=SearchDoc.Kind.COMMENT).exclude(
+            audience=post.audience):
+        for name, value in _doc_values("", comment_doc.body, scope).items():
+            setattr(comment_doc, name, value)
+        comment_doc.audience = post.audience
+        comment_doc.save(update_fields=["audience", "scope_tokens", "title_stems", "body_stems"])
     return doc
 
 
 def index_comment(comment) -> SearchDoc:
     """Create or refresh the comment's document; it carries the post's audience, so the feed's scope applies."""
-    values = _doc_values("", html_to_text(comment.body_html) if comment.body_html else _plain(comment.body))
+    values = _doc_values("", html_to_text(comment.body_html) if comment.body_html else _plain(comment.body),
+                         scope_tokens(comment.neighbourhood_id, comment.post.audience))
     values.update(kind=SearchDoc.Kind.COMMENT, post_id=comment.post_id, neighbourhood_id=comment.neighbourhood_id,
-                  audience=comment.post.audience, scope_tokens=scope_tokens(comment.neighbourhood_id,
-                                                                             comment.post.audience),
-                  created_at=comment.created_at)
+                  audience=comment.post.audience, created_at=comment.created_at)
     doc, _created = SearchDoc.objects.update_or_create(comment_id=comment.pk, defaults=values)
     return doc
 
@@ -296,10 +309,13 @@ def _decode_cursor(cursor: str | None) -> int:
 
 
 def _scope_sql(home_id: int, nearby_ids: list[int]) -> tuple[str, list]:
+    # `+ 0`: the full-text index has already narrowed the rows to the scope; without it PostgreSQL also ORs
+    # together the neighbourhood index ranges of the whole scope (hundreds of thousands of rows) to AND them in.
+    column = "(d.neighbourhood_id + 0)"
     if not nearby_ids:
-        return "d.neighbourhood_id = %s", [home_id]
+        return f"{column} = %s", [home_id]
     marks = ", ".join(["%s"] * len(nearby_ids))
-    return (f"(d.neighbourhood_id = %s OR (d.neighbourhood_id IN ({marks}) AND d.audience = %s))",
+    return (f"({column} = %s OR ({column} IN ({marks}) AND d.audience = %s))",
             [home_id, *nearby_ids, Audience.NEARBY.value])
 
 
@@ -322,10 +338,9 @@ def _ranked_ids(parsed: ParsedQuery, home_id: int, nearby_ids: list[int], limit:
             cursor.execute(sql, params)
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
     if connection.vendor == "sqlite":
-        # Column filters: the words only in title and body, the scope only in its own column.
-        match = ("{title_stems body_stems} : (" + parsed.fts5() + ") AND scope_tokens : ("
-                 + " OR ".join(f'"{t}"' for t in tokens) + ")")
-        sql = (f"SELECT d.id, bm25(feed_searchdoc_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, 0.0) AS score "
+        # Scoped stems: the engine walks the reader's documents only, and bm25's counts are the reader's too.
+        match = parsed.fts5(tokens)
+        sql = (f"SELECT d.id, bm25(feed_searchdoc_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score "
                f"FROM feed_searchdoc_fts JOIN feed_searchdoc d ON d.id = feed_searchdoc_fts.rowid "
                f"WHERE feed_searchdoc_fts MATCH %s AND {scope} "
                f"ORDER BY score, d.created_at DESC, d.id DESC LIMIT %s OFFSET %s")
