@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "entraide.places",
     "entraide.accounts",
     "entraide.feed",
+    "entraide.aid",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,15 @@ ENTRAIDE_MAX_IMAGE_BYTES = int(os.environ.get("ENTRAIDE_MAX_IMAGE_BYTES", str(5 
 ENTRAIDE_MAX_IMAGE_PIXELS = int(os.environ.get("ENTRAIDE_MAX_IMAGE_PIXELS", str(40_000_000)))
 # Atom feeds of official announcements, off unless the operator wants them public.
 ENTRAIDE_ATOM_FEEDS = env_bool("ENTRAIDE_ATOM_FEEDS", False)
+
+# Mutual aid. Minutes the helpers asked have before the search widens, then again before the request goes to the
+# neighbourhood's informer: "urgent=15,normal=60,low=240".
+ENTRAIDE_AID_DELAYS_MINUTES = {"urgent": 15, "normal": 60, "low": 240} | {
+    k.strip(): int(v) for k, v in (pair.split("=") for pair in os.environ.get("ENTRAIDE_AID_DELAYS", "").split(",") if "=" in pair)}
+ENTRAIDE_AID_NOTIFY_FIRST = int(os.environ.get("ENTRAIDE_AID_NOTIFY_FIRST", "3"))  # helpers asked at once
+ENTRAIDE_AID_RADIUS_M = int(os.environ.get("ENTRAIDE_AID_RADIUS_M", "1000"))  # first search radius
+ENTRAIDE_AID_WIDE_RADIUS_M = int(os.environ.get("ENTRAIDE_AID_WIDE_RADIUS_M", "3000"))  # after widening
+ENTRAIDE_AID_MAX_HELPER_RADIUS_M = 5000
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AidConfig(AppConfig):
+    name = "entraide.aid"
+    label = "aid"
+    verbose_name = _("Mutual aid")
+    default_auto_field = "django.db.models.BigAutoField"
