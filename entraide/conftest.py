@@ -53,6 +53,21 @@ def neighbourhood(paris):
 
     return Neighbourhood.objects.get(city=paris, name="Saint-Gervais")
 
+@pytest.fixture
+def nearby(paris):
+    """Saint-Merri, next to Saint-Gervais."""
+    from entraide.places.models import Neighbourhood
+
+    return Neighbourhood.objects.get(city=paris, name="Saint-Merri")
+
+
+@pytest.fixture
+def far(paris):
+    """Combat, in the 19e: not next to Saint-Gervais."""
+    from entraide.places.models import Neighbourhood
+
+    return Neighbourhood.objects.get(city=paris, name="Combat")
+
 
 @pytest.fixture
 def gazetteer(db):

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "entraide.accounts",
     "entraide.feed",
     "entraide.aid",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +109,16 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "entraide"}}
+
+# Background jobs (huey): SQLite storage beside the database by default, so nothing else needs to run; Redis
+# when REDIS_URL is set. `entraide serve` starts the consumer unless ENTRAIDE_RUN_JOBS=false.
+if REDIS_URL:
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "entraide", "url": REDIS_URL, "immediate": False}
+else:
+    HUEY = {"huey_class": "huey.SqliteHuey", "name": "entraide", "filename": str(VAR_DIR / "jobs.sqlite3"),
+            "immediate": False}
+HUEY["consumer"] = {"workers": 1, "worker_type": "thread", "periodic": True}
+ENTRAIDE_RUN_JOBS = env_bool("ENTRAIDE_RUN_JOBS", True)
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from entraide.accounts.factories import MemberFactory
-from entraide.places.models import Neighbourhood
 
 
 def member_at(neighbourhood, name: str, *, north_m: float = 0.0, verified: bool = True, **kw):
@@ -20,18 +19,6 @@ def member_at(neighbourhood, name: str, *, north_m: float = 0.0, verified: bool 
 @pytest.fixture
 def home(neighbourhood):
     return neighbourhood
-
-
-@pytest.fixture
-def nearby(paris):
-    """Saint-Merri, next to Saint-Gervais."""
-    return Neighbourhood.objects.get(city=paris, name="Saint-Merri")
-
-
-@pytest.fixture
-def far(paris):
-    """Combat, in the 19e: not next to Saint-Gervais."""
-    return Neighbourhood.objects.get(city=paris, name="Combat")
 
 
 @pytest.fixture

@@ -5,25 +5,12 @@ import pytest
 
 from entraide.accounts.factories import MemberFactory
 from entraide.core import events
-from entraide.places.models import Neighbourhood
 
 
 @pytest.fixture
 def home(neighbourhood):
     """Saint-Gervais."""
     return neighbourhood
-
-
-@pytest.fixture
-def nearby(paris):
-    """Saint-Merri, next to Saint-Gervais."""
-    return Neighbourhood.objects.get(city=paris, name="Saint-Merri")
-
-
-@pytest.fixture
-def far(paris):
-    """Combat, in the 19e: not next to Saint-Gervais."""
-    return Neighbourhood.objects.get(city=paris, name="Combat")
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 
 from django.conf import settings
@@ -18,6 +19,11 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(f"Serving Entraide on http://{opts['host']}:{opts['port']}/ (Ctrl-C to stop)")
         sys.stdout.flush()
+        if settings.ENTRAIDE_RUN_JOBS:
+            # The job consumer (huey) beside the web workers, so `make demo` needs nothing else. It shares the
+            # terminal's process group: Ctrl-C stops both. In production run `entraide run_huey` on its own.
+            entraide = os.path.join(os.path.dirname(sys.executable), "entraide")
+            subprocess.Popen([entraide, "run_huey", "--quiet"], cwd=str(settings.BASE_DIR))
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
         os.execv(gunicorn, [gunicorn, "entraide.wsgi:application", "--bind", f"{opts['host']}:{opts['port']}",
                             "--workers", str(opts["workers"]), "--access-logfile", "-",
