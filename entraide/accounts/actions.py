@@ -176,6 +176,8 @@ def do_move_home(member: Member, *, address: str | None = None, lat: float | Non
         member.reads_nearby.clear()
         LetterCode.objects.filter(member=member, used_at__isnull=True).delete()
     member.save()
+    events.publish("member.moved", {"member_id": member.id, "new_neighbourhood": moved},
+                   neighbourhood_id=member.neighbourhood_id, member_ids=[member.id])
     return member
 
 

@@ -7,3 +7,10 @@ class AidConfig(AppConfig):
     label = "aid"
     verbose_name = _("Mutual aid")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from entraide.core.events import event_published
+
+        from .subscribers import on_event
+
+        event_published.connect(on_event, dispatch_uid="aid.subscribers")

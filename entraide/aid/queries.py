@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from entraide.accounts.models import Member
+from entraide.accounts.models import Member, VerificationState
 from entraide.core.errors import NotFound
 from entraide.places.models import Neighbourhood
 from entraide.places.queries import readable_neighbourhood_ids
@@ -94,7 +94,11 @@ def candidates_for(req: HelpRequest, *, radius_m: int, exclude: set[int] | None 
               .filter(active=True, has_type__gt=0, neighbourhood_id__in=area_ids(req.neighbourhood_id),
                       lat__gte=min_lat, lat__lte=max_lat, lon__gte=min_lon, lon__lte=max_lon,
                       helper__user__is_active=True)
-              .exclude(helper_id__in=exclude)
+              .exclude(helper_id__in=exclude))
+    if req.at_risk:
+        # At-risk requesters are seen by verified members only, even while verification is relaxed.
+        offers = offers.filter(helper__verification_state=VerificationState.VERIFIED)
+    offers = (offers
               .values("helper_id", "lat", "lon", "radius_m", "slots", "capacity_per_week", "completed_count",
                       "dropped_count"))
     near = []

@@ -136,3 +136,25 @@ def test_done_when_the_requester_confirms_and_thanks(home, requester, window):
     a.refresh_from_db()
     assert req.status == RequestStatus.DONE and req.thanks == "Merci Anna !"
     assert a.completed_count == 1
+
+
+def test_an_at_risk_request_is_never_proposed_to_an_unverified_helper(home, requester, window, settings):
+    settings.ENTRAIDE_REQUIRE_VERIFICATION = False  # relaxed: unverified members may act...
+    unverified = HelpOfferFactory(helper=member_at(home, "Unverified Ulla", north_m=100, verified=False))
+    verified = HelpOfferFactory(helper=member_at(home, "Verified Vera", north_m=500))
+    req = _ask(requester, window, at_risk=True)
+    asked = set(MatchProposal.objects.filter(request=req).values_list("helper_id", flat=True))
+    assert asked == {verified.helper_id}  # ...but not see at-risk neighbours
+    assert unverified.helper_id not in asked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_helper_who_moves_helps_around_the_new_home(paris, home, far):
+    from entraide.accounts.actions import do_move_home
+
+    offer = HelpOfferFactory(helper=member_at(home, "Moving Max"))
+    do_move_home(offer.helper, lat=far.centroid_lat, lon=far.centroid_lon)
+    offer.refresh_from_db()
+    offer.helper.refresh_from_db()
+    assert offer.neighbourhood_id == far.id
+    assert offer.blurred_cell == offer.helper.blurred_cell
