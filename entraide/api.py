@@ -2,6 +2,7 @@
 from ninja import NinjaAPI
 
 from entraide.accounts.api import router as accounts_router
+from entraide.aid.api import router as aid_router
 from entraide.core.api import install_error_handlers
 from entraide.feed.api import router as feed_router
 from entraide.feed.search_api import router as search_router
@@ -18,6 +19,7 @@ api.add_router("/", accounts_router)
 api.add_router("/", places_router)
 api.add_router("/", feed_router)
 api.add_router("/", search_router)
+api.add_router("/", aid_router)
 
 
 def api_not_found(request, *args, **kwargs):

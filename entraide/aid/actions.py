@@ -185,7 +185,8 @@ def do_create_request(member: Member, *, type: str, description: str, window_sta
 
 
 def _own(member: Member | None, request_id: int) -> HelpRequest:
-    req = queries.request_in_scope(member, request_id)
+    # Locked: a helper accepting at the same moment must not be overwritten by the requester's write.
+    req = queries.request_in_scope(member, request_id, for_update=True)
     if req.requester_id != member.id:
         raise Forbidden("not_requester", _("Only the person who asked can do this."))
     return req
@@ -275,8 +276,9 @@ def do_decline(member: Member, request_id: int, *, reason: str = "") -> None:
     require_can_act(member)
     reason = v.check_reason(reason)
     now = timezone.now()
+    ratelimit.hit("aid_answer", str(member.id), limit=ANSWER_LIMIT[0], window_s=ANSWER_LIMIT[1])
     with transaction.atomic():
-        req = queries.request_in_scope(member, request_id)
+        req = queries.request_in_scope(member, request_id, for_update=True)
         if not MatchProposal.objects.filter(request=req, helper=member, answer=ProposalAnswer.PENDING).update(
                 answer=ProposalAnswer.DECLINED, answered_at=now):
             raise Conflict("not_proposed", _("You were not asked to take this request, or already answered."))
@@ -296,7 +298,7 @@ def do_withdraw(member: Member, request_id: int, *, reason: str = "") -> HelpReq
     now = timezone.now()
     ratelimit.hit("aid_answer", str(member.id), limit=ANSWER_LIMIT[0], window_s=ANSWER_LIMIT[1])
     with transaction.atomic():
-        req = queries.request_in_scope(member, request_id)
+        req = queries.request_in_scope(member, request_id, for_update=True)
         if req.status != RequestStatus.MATCHED:
             if MatchProposal.objects.filter(request=req, helper=member, answer=ProposalAnswer.PENDING).exists():
                 do_decline(member, request_id, reason=reason)
@@ -341,7 +343,7 @@ def do_complete(member: Member, request_id: int, *, thanks: str = "") -> HelpReq
         raise v.invalid("thanks_too_long", _("At most %(n)d characters, please.") % {"n": 500}, "thanks")
     now = timezone.now()
     with transaction.atomic():
-        req = queries.request_in_scope(member, request_id)
+        req = queries.request_in_scope(member, request_id, for_update=True)
         if member.id not in (req.helper_id, req.requester_id):
             raise Forbidden("not_involved", _("Only the requester or the helper can do this."))
         if req.status != RequestStatus.MATCHED:
