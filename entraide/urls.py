@@ -18,6 +18,7 @@ urlpatterns = [
     path("me/invitations/", account_views.invitations, name="invitations"),
     path("operators/letters/<int:neighbourhood_id>/", account_views.letters, name="letters"),
     path("", include("entraide.feed.urls")),
+    path("", include("entraide.aid.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -201,6 +201,7 @@ def do_update_request(member: Member, request_id: int, *, description: str | Non
     require_can_act(member)
     with transaction.atomic():
         req = _own(member, request_id)
+        before = {f.attname: getattr(req, f.attname) for f in HelpRequest._meta.concrete_fields}
         if req.status not in ACTIVE_STATUSES:
             raise Conflict("request_closed", _("This request is closed."))
         changes_task = any(x is not None for x in (description, window_start, window_end, urgency))
@@ -224,9 +225,11 @@ def do_update_request(member: Member, request_id: int, *, description: str | Non
                 setattr(req, name, bool(value))
         if req.reveal_phone and not req.contact_phone:
             raise v.invalid("phone_required", _("Give the phone number your helper may call."), "contact_phone")
-        req.save()
-        _record(req, EventKind.UPDATED, member)
-        _announce(req, "updated")
+        changed = [f.attname for f in HelpRequest._meta.concrete_fields if getattr(req, f.attname) != before[f.attname]]
+        if changed:
+            req.save(update_fields=[*changed, "updated_at"])
+            _record(req, EventKind.UPDATED, member)
+            _announce(req, "updated")
     return req
 
 

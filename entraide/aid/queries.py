@@ -155,6 +155,7 @@ class MapRequest:
     distance_m: int
     window_end: datetime
     status: str
+    requester_id: int
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,8 @@ def map_requests(member: Member, *, bbox: tuple[float, float, float, float] | No
     rows = list(qs.select_related("requester").order_by("-created_at")[: limit * 4])
     out = [MapRequest(r.id, r.type, r.urgency, r.at_risk, r.description,
                       r.on_behalf_of or r.requester.public_name, r.lat, r.lon,
-                      int(matching.walking_m(olat, olon, r.lat, r.lon)), r.window_end, r.status) for r in rows]
+                      int(matching.walking_m(olat, olon, r.lat, r.lon)), r.window_end, r.status, r.requester_id)
+           for r in rows]
     out.sort(key=lambda m: (m.distance_m, m.id))
     return out[:limit]
 

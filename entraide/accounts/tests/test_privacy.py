@@ -11,15 +11,19 @@ import io
 import itertools
 import json
 import re
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from django.utils import timezone
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver
 from PIL import Image
 
 from entraide.accounts.factories import MemberFactory
 from entraide.accounts.queries import neighbours_for, public_view
+from entraide.aid import actions as aid_actions
+from entraide.aid.views import VERBS as AID_VERBS
 from entraide.places import geo, queries
 
 A_ADDRESS = "17 ter Passage des Glycines Oubliees, 75004 Paris"
@@ -80,6 +84,7 @@ def carol(saint_merri, neighbourhood):
 GPS_IFD = 0x8825
 POST_TITLE = "Arrosage des plantes cet été"
 POST_WORD = "arroser"  # a word of the post body, for the searches
+REQUEST_TEXT = "Ordonnance a chercher a la pharmacie"
 
 
 def photo_with_the_home_position() -> SimpleUploadedFile:
@@ -113,7 +118,12 @@ def published(alice, settings, tmp_path):
     comment = feed_actions.do_create_comment(alice, post.id, body="Écrivez-moi ici, je passe le soir.")
     # Only official posts reach the public Atom feed; setting the flag is an operator's job (no action for it yet).
     Post.objects.filter(id=post.id).update(official=True)
-    return SimpleNamespace(post=post, comment=comment, image=post.images.get(), crisis=crisis)
+    # And through mutual aid: A offers help and asks for a pharmacy run.
+    now = timezone.now()
+    aid_actions.do_save_offer(alice, types=["groceries", "pharmacy"])
+    help_request = aid_actions.do_create_request(alice, type="pharmacy", description=REQUEST_TEXT, window_start=now,
+                                                 window_end=now + timedelta(hours=6), contact_note="Code 17B")
+    return SimpleNamespace(post=post, comment=comment, image=post.images.get(), crisis=crisis, request=help_request)
 
 
 # The site's page routes come from the URL resolver, so a new page is checked without touching this test. Left
@@ -154,7 +164,8 @@ def reachable_responses(client, api, viewer, token, published) -> dict[str, obje
     client.force_login(viewer.user)
     visible = queries.visible_neighbourhood_ids(viewer)
     values = {"neighbourhood_id": visible, "post_id": [published.post.id], "comment_id": [published.comment.id],
-              "image_id": [published.image.id], "tag": [published.crisis.tag]}
+              "image_id": [published.image.id], "tag": [published.crisis.tag],
+              "request_id": [published.request.id], "verb": sorted(AID_VERBS)}
     responses: dict[str, object] = {}
 
     def page(path, **params):
@@ -214,6 +225,11 @@ def test_no_page_or_api_answer_shows_another_member_exact_home(request, client, 
     for name in showing_the_post:
         assert responses[name].status_code == 200, name
         assert POST_TITLE in text_of(responses[name]), name
+    request_id = published.request.id
+    for name in (f"GET /aid/requests/{request_id}/", f"API GET /api/v1/aid/requests/{request_id}", "GET /aid/map/",
+                 "API GET /api/v1/aid/map"):
+        assert responses[name].status_code == 200, name
+        assert REQUEST_TEXT in text_of(responses[name]), name
     comments = responses[f"API GET /api/v1/posts/{post}/comments"]
     assert comments.status_code == 200 and [c["id"] for c in comments.json()["items"]] == [published.comment.id]
     for name in (f"GET /feed/images/{image}/", f"API GET /api/v1/images/{image}"):

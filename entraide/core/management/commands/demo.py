@@ -52,6 +52,7 @@ class Command(BaseCommand):
             call_command("import_postcodes", str(data / "geonames-postcodes-fr.csv"), verbosity=verbosity)
         self._members()
         self._feed()
+        self._aid()
         self._print_logins()
         if not opts["no_serve"]:
             serve = {"port": opts["port"]} if opts["port"] else {}
@@ -109,6 +110,31 @@ class Command(BaseCommand):
             body="Une dizaine de jeux pour enfants à prêter pendant le confinement, dépôt devant la porte.")
         actions.do_create_comment(karim, courses.id, body="Merci Camille ! Mon voisin du 3e aurait besoin de pain et de lait.")
         actions.do_thank_post(karim, courses.id)
+
+    def _aid(self) -> None:
+        """Two helpers (Karim: groceries and pharmacy runs; Camille: childcare) and one open request, once."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from entraide.accounts.models import Member
+        from entraide.aid import actions
+        from entraide.aid.models import HelpOffer, HelpRequest
+
+        camille = Member.objects.get(user__email="camille@demo.entraide.fr")
+        karim = Member.objects.get(user__email="karim@demo.entraide.fr")
+        if not HelpOffer.objects.filter(helper=karim).exists():
+            actions.do_save_offer(karim, types=["groceries", "pharmacy"], radius_m=1500, capacity_per_week=5)
+        if not HelpOffer.objects.filter(helper=camille).exists():
+            evenings = [{"weekday": d, "start": "16:30", "end": "19:30"} for d in range(5)]
+            actions.do_save_offer(camille, types=["childcare"], radius_m=1000, capacity_per_week=2,
+                                  slots=[*evenings, {"weekday": 2, "start": "12:00", "end": "16:30"}])
+        if not HelpRequest.objects.filter(requester=camille).exists():
+            start = timezone.now() + timedelta(hours=2)
+            actions.do_create_request(
+                camille, type="pharmacy", description="Récupérer une ordonnance à la pharmacie de la place des Fêtes.",
+                window_start=start, window_end=start + timedelta(days=2), urgency="normal",
+                contact_note="Sonnez deux fois, je descends.")
 
     def _print_logins(self) -> None:
         self.stdout.write("")
