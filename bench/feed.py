@@ -29,12 +29,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from loadavg import LoadSampler  # bench/loadavg.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -91,31 +92,6 @@ def parse_wrk(output: str) -> dict:
     return result
 
 
-class LoadSampler:
-    """The 1-minute load average every 2 s while a run lasts."""
-
-    def __init__(self) -> None:
-        self.samples: list[float] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with open("/proc/loadavg") as handle:
-                self.samples.append(float(handle.read().split()[0]))
-            self._stop.wait(2)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    def summary(self) -> dict:
-        s = self.samples or [0.0]
-        return {"load_mean": round(sum(s) / len(s), 1), "load_max": round(max(s), 1)}
 
 
 def run_wrk(url: str, paths: list[str], tokens_file: Path, tmp: Path, *, duration: int, connections: int,

@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> None:
               "  import-postcodes        FILE.csv (GeoNames postal codes) [--country FR]\n"
               "  issue-letters           NEIGHBOURHOOD_ID --out FILE.pdf [--site-url URL] [--reissue]\n"
               "  geocode \"TEXT\"          candidates as JSON [--limit N]\n"
-              "  locate LAT LON          the neighbourhood as JSON (null when none covers the point)\n\n"
+              "  locate LAT LON          the neighbourhood as JSON (null when none covers the point)\n"
+              "  aid-tick                one pass of the mutual-aid engine (expire, widen, escalate), prints counts\n"
+              "  aid-replan              --city NAME [--country FR] [--json] re-plan the waiting requests in batch\n\n"
               "Every Django management command works too (entraide migrate, entraide createsuperuser, ...).")
         return
     command = argv[0].replace("-", "_")

@@ -96,7 +96,10 @@ def _advance(req: HelpRequest, now: datetime, *, current_radius_first: bool = Fa
             _propose(req, req.search_radius_m, now)
     pending = MatchProposal.objects.filter(request=req, answer=ProposalAnswer.PENDING).exists()
     req.status = RequestStatus.PROPOSED if pending else RequestStatus.OPEN
-    req.next_check_at = now + matching.escalation_delay(req.urgency)
+    # Look again after the urgency's delay, or sooner when the window would close first (at half of what is
+    # left), so a short request is widened before it can expire unasked.
+    left = max((req.window_end - now) / 2, timedelta(minutes=5))
+    req.next_check_at = now + min(matching.escalation_delay(req.urgency), left)
     req.save(update_fields=["status", "escalation", "search_radius_m", "next_check_at", "updated_at"])
 
 

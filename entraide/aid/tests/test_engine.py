@@ -158,3 +158,12 @@ def test_a_helper_who_moves_helps_around_the_new_home(paris, home, far):
     offer.helper.refresh_from_db()
     assert offer.neighbourhood_id == far.id
     assert offer.blurred_cell == offer.helper.blurred_cell
+
+
+def test_a_short_request_is_looked_at_again_before_its_window_closes(home, requester, settings):
+    settings.ENTRAIDE_AID_DELAYS_MINUTES = {**settings.ENTRAIDE_AID_DELAYS_MINUTES, "low": 240}
+    HelpOfferFactory(helper=member_at(home, "Paul Near", north_m=300))
+    now = timezone.now()
+    req = _ask(requester, {"window_start": now, "window_end": now + timedelta(hours=2)}, urgency="low")
+    # Not 240 minutes: half of the two hours left.
+    assert now + timedelta(minutes=55) <= req.next_check_at <= now + timedelta(minutes=65)
