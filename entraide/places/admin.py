@@ -11,6 +11,23 @@ from .models import City, Neighbourhood, PostcodeArea, Street, WaitlistEntry
 class CityAdmin(admin.ModelAdmin):
     list_display = ["name", "country"]
     search_fields = ["name"]
+    actions = ["replan_help_backlog"]
+
+    @admin.action(description=_("Re-plan the waiting help requests (surge)"), permissions=["replan"])
+    def replan_help_backlog(self, request, queryset):
+        # Mutual aid's batch planner, for operators during a surge (entraide/aid/replan.py).
+        from entraide.accounts.queries import member_of
+        from entraide.aid.replan import do_replan_backlog
+
+        for city in queryset:
+            result = do_replan_backlog(member_of(request.user), city_id=city.id)
+            self.message_user(request, _("%(city)s: %(proposed)d of %(requests)d waiting requests proposed to a "
+                                         "helper, %(unmatched)d without anyone in reach.")
+                              % {"city": city.name, "proposed": result.proposed, "requests": result.requests,
+                                 "unmatched": result.unmatched})
+
+    def has_replan_permission(self, request) -> bool:
+        return request.user.is_staff and request.user.has_perm("aid.add_matchproposal")
 
 
 @admin.register(Neighbourhood)
