@@ -8,15 +8,17 @@ accepting at the same instant cannot both get it, on either database.
 """
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from entraide.accounts.models import Member
+from entraide.accounts.models import Member, VerificationState
 from entraide.accounts.permissions import require_can_act
 from entraide.core import events, ratelimit
 from entraide.core.errors import Conflict, Forbidden
@@ -29,7 +31,8 @@ from .models import (ACTIVE_STATUSES, WAITING_STATUSES, Escalation, EventKind, H
 
 REQUEST_LIMIT = (10, 3600)  # per member: 10 requests an hour
 ANSWER_LIMIT = (60, 3600)  # per member: 60 accepts/declines/withdrawals an hour
-AUTO_CONFIRM_AFTER = timedelta(days=3)  # a task the helper marked done, unconfirmed, closes itself
+AUTO_CONFIRM_AFTER = timedelta(days=3)  # a task still in progress this long after its end closes itself
+logger = logging.getLogger(__name__)
 
 
 def _record(req: HelpRequest, kind: str, actor: Member | None = None, reason: str = "") -> None:
@@ -114,10 +117,11 @@ def _expire(req: HelpRequest, now: datetime) -> None:
 
 
 def do_tick(now: datetime | None = None, *, limit: int = 500) -> dict[str, int]:
-    """Run the engine's due steps: expire what is over, widen/escalate what waited too long, auto-confirm.
+    """Run the engine's due steps: expire what is over, widen/escalate what waited too long, close old tasks.
 
     Called every minute by the job runner (`entraide aid-tick` does one pass by hand). Each request is handled in
-    its own transaction, so one failure does not hold back the others and nothing is half-done.
+    its own transaction and its own try, so one failure neither half-writes it nor holds back the others; it is
+    logged and tried again at the next tick.
     """
     now = now or timezone.now()
     counts = {"expired": 0, "advanced": 0, "confirmed": 0}
@@ -126,7 +130,7 @@ def do_tick(now: datetime | None = None, *, limit: int = 500) -> dict[str, int]:
     over = list(HelpRequest.objects.filter(status__in=WAITING_STATUSES, window_end__lte=now)
                 .values_list("id", flat=True)[:limit])
     for request_id in dict.fromkeys([*over, *due]):
-        with transaction.atomic():
+        with _isolated(request_id):
             req = HelpRequest.objects.select_for_update().filter(pk=request_id, status__in=WAITING_STATUSES).first()
             if req is None:
                 continue
@@ -136,14 +140,34 @@ def do_tick(now: datetime | None = None, *, limit: int = 500) -> dict[str, int]:
             elif req.next_check_at and req.next_check_at <= now:
                 _advance(req, now)
                 counts["advanced"] += 1
-    stale = HelpRequest.objects.filter(status=RequestStatus.MATCHED, helper_done_at__lte=now - AUTO_CONFIRM_AFTER)
+    # Tasks in progress end too, so the helper does not keep the requester's details: confirmed automatically
+    # when the helper said it was done, otherwise closed as expired, three days after the window (or the "done").
+    stale = HelpRequest.objects.filter(status=RequestStatus.MATCHED).filter(
+        Q(helper_done_at__lte=now - AUTO_CONFIRM_AFTER) | Q(window_end__lte=now - AUTO_CONFIRM_AFTER))
     for request_id in list(stale.values_list("id", flat=True)[:limit]):
-        with transaction.atomic():
+        with _isolated(request_id):
             req = HelpRequest.objects.select_for_update().filter(pk=request_id, status=RequestStatus.MATCHED).first()
-            if req is not None:
+            if req is None:
+                continue
+            if req.helper_done_at is not None:
                 _finish(req, None, now, reason="confirmed_automatically")
                 counts["confirmed"] += 1
+            else:
+                req.status, req.status_reason, req.closed_at = RequestStatus.EXPIRED, "not_confirmed", now
+                req.save(update_fields=["status", "status_reason", "closed_at", "updated_at"])
+                _record(req, EventKind.EXPIRED, reason="not_confirmed")
+                _announce(req, "expired")
+                counts["expired"] += 1
     return counts
+
+
+@contextmanager
+def _isolated(request_id: int):
+    try:
+        with transaction.atomic():
+            yield
+    except Exception:  # noqa: BLE001 - one request's failure must not stop the engine for the others
+        logger.exception("aid tick failed for request %s", request_id)
 
 
 # --- requests ---------------------------------------------------------------------------------------------------
@@ -229,6 +253,11 @@ def do_update_request(member: Member, request_id: int, *, description: str | Non
         if req.reveal_phone and not req.contact_phone:
             raise v.invalid("phone_required", _("Give the phone number your helper may call."), "contact_phone")
         changed = [f.attname for f in HelpRequest._meta.concrete_fields if getattr(req, f.attname) != before[f.attname]]
+        if req.at_risk and not before["at_risk"]:
+            # Now at risk: seen by verified members only, so unverified helpers asked before lose the proposal.
+            req.proposals.filter(answer=ProposalAnswer.PENDING).exclude(
+                helper__verification_state=VerificationState.VERIFIED).update(answer=ProposalAnswer.CLOSED,
+                                                                             answered_at=timezone.now())
         if changed:
             req.save(update_fields=[*changed, "updated_at"])
             _record(req, EventKind.UPDATED, member)
@@ -355,10 +384,11 @@ def do_complete(member: Member, request_id: int, *, thanks: str = "") -> HelpReq
         if req.status != RequestStatus.MATCHED:
             raise Conflict("not_matched", _("Only a task in progress can be completed."))
         if member.id == req.helper_id:
-            req.helper_done_at = now
-            req.save(update_fields=["helper_done_at", "updated_at"])
-            _record(req, EventKind.HELPER_DONE, member)
-            _announce(req, "helper_done")
+            if req.helper_done_at is None:  # saying it twice does not push the automatic confirmation back
+                req.helper_done_at = now
+                req.save(update_fields=["helper_done_at", "updated_at"])
+                _record(req, EventKind.HELPER_DONE, member)
+                _announce(req, "helper_done")
         else:
             _finish(req, member, now, thanks=thanks)
     return req

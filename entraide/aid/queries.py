@@ -33,8 +33,11 @@ def visible_requests(member: Member | None) -> QuerySet[HelpRequest]:
     """Every request the member may read (open ones nearby, their own, the ones they were asked or took)."""
     if member is None:
         return HelpRequest.objects.none()
-    q = (_public_q(member, readable_neighbourhood_ids(member)) | Q(requester=member) | Q(helper=member)
-         | Q(id__in=MatchProposal.objects.filter(helper=member).values("request_id")))
+    asked = Q(id__in=MatchProposal.objects.filter(helper=member).values("request_id"))
+    if not member.is_verified:
+        # A request that became at-risk after an unverified helper was asked is no longer theirs to see.
+        asked &= Q(at_risk=False)
+    q = _public_q(member, readable_neighbourhood_ids(member)) | Q(requester=member) | Q(helper=member) | asked
     return HelpRequest.objects.filter(q)
 
 

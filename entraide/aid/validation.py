@@ -97,7 +97,7 @@ def check_slots(slots: list[dict] | None) -> list[dict]:
     for slot in slots or []:
         try:
             weekday, start, end = int(slot["weekday"]), str(slot["start"]), str(slot["end"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise invalid("invalid_slots", _("Each slot has a weekday, a start and an end."), "slots") from None
         if not 0 <= weekday <= 6 or not _HHMM.match(start) or not _HHMM.match(end) or end <= start:
             raise invalid("invalid_slots", _("A slot is a weekday (0 = Monday) and a start before its end (HH:MM)."),

@@ -452,6 +452,7 @@ def test_thanking_before_the_task_is_done_answers_409(as_requester, asked):
     ({"types": ["groceries"], "slots": [{"weekday": 1, "start": "9h", "end": "12:00"}]}, "invalid_slots"),
     ({"types": ["groceries"], "slots": [{"weekday": 1, "start": "09:00"}]}, "invalid_slots"),
     ({"types": ["groceries"], "slots": [{"weekday": "lundi", "start": "09:00", "end": "10:00"}]}, "invalid_slots"),
+    ({"types": ["groceries"], "slots": [{"weekday": 1e999, "start": "09:00", "end": "10:00"}]}, "invalid_slots"),
     ({"types": ["groceries"], "slots": [{"weekday": d % 7, "start": f"{h:02d}:00", "end": f"{h:02d}:30"}
                                         for d in range(7) for h in range(5)]}, "invalid_slots"),
 ])
@@ -529,3 +530,4 @@ def test_every_aid_endpoint_is_in_the_openapi_schema_with_its_schemas(client):
     assert {"id", "status", "requester", "helper", "contact", "history", "my_proposal", "distance_m"} <= set(
         components["RequestOut"]["properties"])
     assert {"requests", "helpers"} <= set(components["MapOut"]["properties"])
+

@@ -167,3 +167,53 @@ def test_a_short_request_is_looked_at_again_before_its_window_closes(home, reque
     req = _ask(requester, {"window_start": now, "window_end": now + timedelta(hours=2)}, urgency="low")
     # Not 240 minutes: half of the two hours left.
     assert now + timedelta(minutes=55) <= req.next_check_at <= now + timedelta(minutes=65)
+
+
+def test_a_request_turned_at_risk_is_taken_from_unverified_helpers(home, requester, window, settings):
+    from entraide.aid import queries
+    from entraide.core.errors import NotFound
+
+    settings.ENTRAIDE_REQUIRE_VERIFICATION = False
+    unverified = HelpOfferFactory(helper=member_at(home, "Unverified Ulla", north_m=100, verified=False)).helper
+    req = _ask(requester, window)
+    assert MatchProposal.objects.get(request=req, helper=unverified).answer == "pending"
+    actions.do_update_request(requester, req.id, at_risk=True)
+    assert MatchProposal.objects.get(request=req, helper=unverified).answer == "closed"
+    with pytest.raises(NotFound):
+        actions.do_accept(unverified, req.id)
+    with pytest.raises(NotFound):
+        queries.request_in_scope(unverified, req.id)
+
+
+def test_a_task_never_finished_closes_and_the_helper_loses_the_address(home, requester, window):
+    from entraide.aid import queries
+
+    helper = HelpOfferFactory(helper=member_at(home, "Anna A", north_m=300)).helper
+    req = _ask(requester, window)
+    actions.do_accept(helper, req.id)
+    req.refresh_from_db()
+    assert queries.contact_for(helper, req) is not None
+    assert actions.do_tick(window["window_end"] + timedelta(days=1))["expired"] == 0  # still within its grace
+    assert actions.do_tick(window["window_end"] + timedelta(days=4))["expired"] == 1
+    req.refresh_from_db()
+    assert (req.status, req.status_reason) == (RequestStatus.EXPIRED, "not_confirmed")
+    assert queries.contact_for(helper, req) is None
+
+
+def test_one_failing_request_does_not_stop_the_tick_for_the_others(home, requester, window, monkeypatch):
+    first = _ask(requester, window)
+    second = _ask(requester, window)
+    real = actions._advance
+
+    def broken(req, now, **kw):
+        if req.id == first.id:
+            raise RuntimeError("boom")
+        return real(req, now, **kw)
+
+    monkeypatch.setattr(actions, "_advance", broken)
+    later = timezone.now() + timedelta(hours=2)
+    assert actions.do_tick(later)["advanced"] == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert second.next_check_at > later
+    assert first.next_check_at <= later  # rolled back, tried again next time
