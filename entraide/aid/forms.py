@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -14,6 +15,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
 from entraide.core.errors import EntraideError
+from entraide.core.forms import apply_error as apply_error_with_aliases
 
 from . import validation as v
 from .models import HelpType, Urgency
@@ -230,14 +232,4 @@ class MapFilterForm(forms.Form):
 FIELD_ALIASES = {"slots": None, "request": None, "types": "types"}
 
 
-def apply_error(form: forms.Form, exc: EntraideError) -> None:
-    """Tie an EntraideError to the form's fields (else to the form as a whole)."""
-    placed = False
-    for name, problems in (exc.fields or {}).items():
-        name = FIELD_ALIASES.get(name, name)
-        if name and name in form.fields:
-            for problem in problems:
-                form.add_error(name, str(problem))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
+apply_error = partial(apply_error_with_aliases, aliases=FIELD_ALIASES)

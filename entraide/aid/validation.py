@@ -8,7 +8,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from entraide.core.errors import EntraideError
+from entraide.core.errors import invalid
+from entraide.core.text import clean_text
 
 from .models import HelpType, Urgency
 
@@ -18,14 +19,6 @@ MAX_LEAD = timedelta(days=60)  # how far ahead a window may start
 MAX_SLOTS = 28
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _PHONE = re.compile(r"^\+?[0-9 .\-()]{6,25}$")
-
-
-def invalid(code: str, message: str, field: str, status: int = 422) -> EntraideError:
-    return EntraideError(code, message, status=status, fields={field: [message]})
-
-
-def clean_text(text: str | None) -> str:
-    return "".join(c for c in (text or "") if c in "\n\t" or c >= " " and c != "\x7f").strip()
 
 
 def check_type(value: str) -> str:

@@ -36,3 +36,8 @@ class Conflict(EntraideError):
 class RateLimited(EntraideError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__("rate_limited", message, status=429, retry_after=retry_after)
+
+
+def invalid(code: str, message: str, field: str, status: int = 422) -> EntraideError:
+    """A refusal of one field's value: the message also stands under that field."""
+    return EntraideError(code, message, status=status, fields={field: [message]})

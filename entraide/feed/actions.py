@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from entraide.accounts.permissions import require_can_act
 from entraide.core import events, ratelimit
-from entraide.core.errors import Conflict, EntraideError, Forbidden
+from entraide.core.errors import Conflict, EntraideError, Forbidden, invalid
+from entraide.core.text import clean_text
 
 from . import images as image_files
 from . import kindness, markup, queries, search
@@ -33,46 +34,37 @@ URGENT_LIMIT = (3, 24 * 3600)  # per member: 3 urgent alerts a day
 COMMENT_LIMIT = (20, 60)  # per member: 20 a minute
 
 
-def _invalid(code: str, message: str, field: str, status: int = 422) -> EntraideError:
-    return EntraideError(code, message, status=status, fields={field: [message]})
-
-
 # --- validation -------------------------------------------------------------------------------------------------
-
-def _clean_text(text: str | None) -> str:
-    # No NUL or other control characters (newlines and tabs stay), surrounding blanks trimmed.
-    return "".join(c for c in (text or "") if c in "\n\t" or c >= " " and c != "\x7f").strip()
-
 
 def _check_category(category: str) -> str:
     if category not in Category.values:
-        raise _invalid("invalid_category", _("Unknown category."), "category")
+        raise invalid("invalid_category", _("Unknown category."), "category")
     return category
 
 
 def _check_audience(audience: str) -> str:
     if audience not in Audience.values:
-        raise _invalid("invalid_audience", _("Choose your neighbourhood or nearby ones."), "audience")
+        raise invalid("invalid_audience", _("Choose your neighbourhood or nearby ones."), "audience")
     return audience
 
 
 def _check_title(title: str | None) -> str:
-    title = " ".join(_clean_text(title).split())
+    title = " ".join(clean_text(title).split())
     if len(title) > MAX_TITLE:
-        raise _invalid("title_too_long", _("The title can be at most %(n)d characters.") % {"n": MAX_TITLE}, "title")
+        raise invalid("title_too_long", _("The title can be at most %(n)d characters.") % {"n": MAX_TITLE}, "title")
     return title
 
 
 def _check_body(body: str | None, *, maximum: int, category: str | None = None) -> str:
-    body = _clean_text(body)
+    body = clean_text(body)
     if not body:
-        raise _invalid("body_required", _("Write something first."), "body")
+        raise invalid("body_required", _("Write something first."), "body")
     if category == Category.URGENT and len(body) > MAX_URGENT:
-        raise _invalid("urgent_too_long",
+        raise invalid("urgent_too_long",
                        _("An urgent alert is at most %(n)d characters: say what, where, and who to call.")
                        % {"n": MAX_URGENT}, "body")
     if len(body) > maximum:
-        raise _invalid("body_too_long", _("This text is too long (at most %(n)d characters).") % {"n": maximum}, "body")
+        raise invalid("body_too_long", _("This text is too long (at most %(n)d characters).") % {"n": maximum}, "body")
     return body
 
 
@@ -83,13 +75,13 @@ def _check_tags(tags: Iterable[str] | None) -> list[str]:
         if norm and norm not in out:
             out.append(norm)
     if len(out) > MAX_TAGS:
-        raise _invalid("too_many_tags", _("At most %(n)d tags.") % {"n": MAX_TAGS}, "tags")
+        raise invalid("too_many_tags", _("At most %(n)d tags.") % {"n": MAX_TAGS}, "tags")
     return out
 
 
 def _check_images_count(count: int) -> None:
     if count > MAX_IMAGES:
-        raise _invalid("too_many_images", _("At most %(n)d pictures per post.") % {"n": MAX_IMAGES}, "images")
+        raise invalid("too_many_images", _("At most %(n)d pictures per post.") % {"n": MAX_IMAGES}, "images")
 
 
 def _kindness(member, kind: str, texts: Sequence[str], confirm: bool) -> str | None:
@@ -177,7 +169,7 @@ def do_create_post(member, *, category: str, body: str, title: str = "", audienc
     if crisis_tag:
         crisis = queries.active_crisis_by_tag(member, crisis_tag)
         if crisis is None:
-            raise _invalid("unknown_crisis", _("No such crisis is going on here."), "crisis_tag")
+            raise invalid("unknown_crisis", _("No such crisis is going on here."), "crisis_tag")
     images = list(images or ())
     _check_images_count(len(images))
     cleaned = [image_files.clean(f) for f in images]  # every picture checked before anything is written
@@ -288,7 +280,7 @@ def do_create_comment(member, post_id: int, *, body: str, parent_id: int | None 
     if parent_id is not None:
         parent = Comment.objects.filter(id=parent_id, post_id=post.id).only("id", "parent_id").first()
         if parent is None:
-            raise _invalid("invalid_parent", _("This reply does not belong to this post."), "parent_id")
+            raise invalid("invalid_parent", _("This reply does not belong to this post."), "parent_id")
         if parent.parent_id is not None:
             parent = Comment(id=parent.parent_id)
     outcome = _kindness(member, "comment", [body], confirm_kindness)

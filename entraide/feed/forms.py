@@ -3,9 +3,12 @@ that decides), and the errors it raises are tied back to these fields by `apply_
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from entraide.core.forms import apply_error as apply_error_with_aliases
 
 from .models import Audience, Category
 
@@ -127,14 +130,4 @@ def kindness_confirmed(data) -> bool:
 FIELD_ALIASES = {"parent_id": None, "cursor": None}
 
 
-def apply_error(form: forms.Form, exc) -> None:
-    """Tie an EntraideError raised by an action to the form's fields (else to the form as a whole)."""
-    placed = False
-    for name, problems in (exc.fields or {}).items():
-        name = FIELD_ALIASES.get(name, name)
-        if name and name in form.fields:
-            for problem in problems:
-                form.add_error(name, str(problem))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
+apply_error = partial(apply_error_with_aliases, aliases=FIELD_ALIASES)
