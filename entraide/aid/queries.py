@@ -141,8 +141,9 @@ def my_pending_proposals(member: Member) -> QuerySet[MatchProposal]:
             .select_related("request", "request__requester").order_by("rank", "-notified_at"))
 
 
-def history(member: Member, request_id: int):
-    return request_in_scope(member, request_id).history.select_related("actor").all()
+def history(req: HelpRequest) -> QuerySet:
+    """The request's history, oldest first; `req` comes from `request_in_scope`, which did the access check."""
+    return req.history.all()
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def _history(member, req) -> list[dict]:
     """Kinds and times; a name only for the requester and, to those involved, the helper (privacy rules)."""
     involved = member.id in (req.requester_id, req.helper_id)
     rows = []
-    for event in queries.history(member, req.id):
+    for event in queries.history(req):
         if event.actor_id is None:
             who = ""
         elif event.actor_id == member.id:
