@@ -6,6 +6,8 @@ from entraide.aid.api import router as aid_router
 from entraide.core.api import install_error_handlers
 from entraide.feed.api import router as feed_router
 from entraide.feed.search_api import router as search_router
+from entraide.messaging.api import router as messaging_router
+from entraide.notifications.api import router as notifications_router
 from entraide.places.api import router as places_router
 
 api = NinjaAPI(
@@ -20,6 +22,8 @@ api.add_router("/", places_router)
 api.add_router("/", feed_router)
 api.add_router("/", search_router)
 api.add_router("/", aid_router)
+api.add_router("/", messaging_router)
+api.add_router("/", notifications_router)
 
 
 def api_not_found(request, *args, **kwargs):

@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "entraide.accounts",
     "entraide.feed",
     "entraide.aid",
+    "entraide.messaging",
+    "entraide.notifications",
+    "entraide.live",
+    "channels",
     "huey.contrib.djhuey",
 ]
 
@@ -75,6 +79,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "entraide.core.context_processors.entraide",
                 "entraide.feed.context_processors.crises",
+                "entraide.notifications.context_processors.bell",
+                "entraide.live.context_processors.live",
             ],
         },
     },
@@ -218,6 +224,29 @@ ENTRAIDE_AID_NOTIFY_FIRST = int(os.environ.get("ENTRAIDE_AID_NOTIFY_FIRST", "3")
 ENTRAIDE_AID_RADIUS_M = int(os.environ.get("ENTRAIDE_AID_RADIUS_M", "1000"))  # first search radius
 ENTRAIDE_AID_WIDE_RADIUS_M = int(os.environ.get("ENTRAIDE_AID_WIDE_RADIUS_M", "3000"))  # after widening
 ENTRAIDE_AID_MAX_HELPER_RADIUS_M = 5000
+
+# Where links in emails point (no request to build them from in a background job).
+ENTRAIDE_SITE_URL = os.environ.get("ENTRAIDE_SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
+
+# Live updates (Django Channels). Without REDIS_URL the in-memory layer only reaches the same process, so
+# `entraide serve` then serves pages and WebSockets from one ASGI process; with it, gunicorn serves pages and
+# daphne the WebSockets, and events cross processes and machines through Redis.
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The WebSocket address pages connect to: empty means the page's own host and port, path /ws/v1/events.
+ENTRAIDE_WS_URL = os.environ.get("ENTRAIDE_WS_URL", "")
+
+# Conversations.
+ENTRAIDE_MESSAGE_MAX_CHARS = int(os.environ.get("ENTRAIDE_MESSAGE_MAX_CHARS", "4000"))
+
+# Notifications: quiet hours by default (members change theirs), and how email sending retries.
+ENTRAIDE_QUIET_HOURS = os.environ.get("ENTRAIDE_QUIET_HOURS", "22:00-07:00")
+ENTRAIDE_DIGEST_HOUR = int(os.environ.get("ENTRAIDE_DIGEST_HOUR", "7"))  # local time (TIME_ZONE)
+ENTRAIDE_EMAIL_MAX_ATTEMPTS = int(os.environ.get("ENTRAIDE_EMAIL_MAX_ATTEMPTS", "6"))
+ENTRAIDE_EMAIL_LEASE_SECONDS = int(os.environ.get("ENTRAIDE_EMAIL_LEASE_SECONDS", "300"))
 
 LOGGING = {
     "version": 1,

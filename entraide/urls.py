@@ -19,6 +19,8 @@ urlpatterns = [
     path("operators/letters/<int:neighbourhood_id>/", account_views.letters, name="letters"),
     path("", include("entraide.feed.urls")),
     path("", include("entraide.aid.urls")),
+    path("", include("entraide.messaging.urls")),
+    path("", include("entraide.notifications.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
