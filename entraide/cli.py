@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> None:
               "  geocode \"TEXT\"          candidates as JSON [--limit N]\n"
               "  locate LAT LON          the neighbourhood as JSON (null when none covers the point)\n"
               "  aid-tick                one pass of the mutual-aid engine (expire, widen, escalate), prints counts\n"
-              "  aid-replan              --city NAME [--country FR] [--json] re-plan the waiting requests in batch\n\n"
+              "  aid-replan              --city NAME [--country FR] [--json] re-plan the waiting requests in batch\n"
+              "  send-digests            [--date YYYY-MM-DD] [--force] [--no-send] write and send the daily digest emails\n"
+              "  run-huey                the background job consumer (emails, digests, the aid engine's clock)\n\n"
               "Every Django management command works too (entraide migrate, entraide createsuperuser, ...).")
         return
     command = argv[0].replace("-", "_")

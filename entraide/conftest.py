@@ -20,6 +20,17 @@ def _fresh_process_state():
     geo.invalidate_index()
 
 
+@pytest.fixture(autouse=True)
+def _jobs_in_process():
+    # Jobs enqueued on commit run where they are enqueued, in memory: no test writes to the real queue under var/.
+    from huey.contrib.djhuey import HUEY
+
+    before = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = before
+
+
 _stash: dict[str, list] = {}
 
 

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import URLResolver, get_resolver
 from PIL import Image
 
@@ -24,6 +25,8 @@ from entraide.accounts.factories import MemberFactory
 from entraide.accounts.queries import neighbours_for, public_view
 from entraide.aid import actions as aid_actions
 from entraide.aid.views import VERBS as AID_VERBS
+from entraide.notifications.emails import unsubscribe_token
+from entraide.notifications.models import Notification
 from entraide.places import geo, queries
 
 A_ADDRESS = "17 ter Passage des Glycines Oubliees, 75004 Paris"
@@ -85,6 +88,7 @@ GPS_IFD = 0x8825
 POST_TITLE = "Arrosage des plantes cet été"
 POST_WORD = "arroser"  # a word of the post body, for the searches
 REQUEST_TEXT = "Ordonnance a chercher a la pharmacie"
+MESSAGE_TEXT = "Avec plaisir, je passe samedi matin."
 
 
 def photo_with_the_home_position() -> SimpleUploadedFile:
@@ -123,7 +127,8 @@ def published(alice, settings, tmp_path):
     aid_actions.do_save_offer(alice, types=["groceries", "pharmacy"])
     help_request = aid_actions.do_create_request(alice, type="pharmacy", description=REQUEST_TEXT, window_start=now,
                                                  window_end=now + timedelta(hours=6), contact_note="Code 17B")
-    return SimpleNamespace(post=post, comment=comment, image=post.images.get(), crisis=crisis, request=help_request)
+    return SimpleNamespace(alice=alice, post=post, comment=comment, image=post.images.get(), crisis=crisis,
+                           request=help_request)
 
 
 # The site's page routes come from the URL resolver, so a new page is checked without touching this test. Left
@@ -161,11 +166,20 @@ def filled(template: str, values: dict[str, list]) -> list[str]:
 
 def reachable_responses(client, api, viewer, token, published) -> dict[str, object]:
     """Render everything the viewer can reach, by session (pages) and by bearer token (API)."""
+    from entraide.messaging import actions as messaging_actions
+
     client.force_login(viewer.user)
+    # The viewer writes to A (A does not read Saint-Merri, so C must start it) and A answers.
+    conversation, _ = messaging_actions.do_start_direct(viewer, published.alice.id)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # so the viewer is notified, as after a real commit
+        messaging_actions.do_send_message(published.alice, conversation.id, MESSAGE_TEXT)
+    notification_ids = list(Notification.objects.filter(recipient=viewer).values_list("id", flat=True))
+    assert notification_ids
     visible = queries.visible_neighbourhood_ids(viewer)
     values = {"neighbourhood_id": visible, "post_id": [published.post.id], "comment_id": [published.comment.id],
               "image_id": [published.image.id], "tag": [published.crisis.tag],
-              "request_id": [published.request.id], "verb": sorted(AID_VERBS)}
+              "request_id": [published.request.id], "verb": sorted(AID_VERBS), "conversation_id": [conversation.id],
+              "notification_id": notification_ids, "token": [unsubscribe_token(viewer.id)]}
     responses: dict[str, object] = {}
 
     def page(path, **params):
@@ -230,6 +244,8 @@ def test_no_page_or_api_answer_shows_another_member_exact_home(request, client, 
                  "API GET /api/v1/aid/map"):
         assert responses[name].status_code == 200, name
         assert REQUEST_TEXT in text_of(responses[name]), name
+    threads = [name for name in responses if re.fullmatch(r"GET /messages/\d+/", name)]
+    assert len(threads) == 1 and MESSAGE_TEXT in text_of(responses[threads[0]])
     comments = responses[f"API GET /api/v1/posts/{post}/comments"]
     assert comments.status_code == 200 and [c["id"] for c in comments.json()["items"]] == [published.comment.id]
     for name in (f"GET /feed/images/{image}/", f"API GET /api/v1/images/{image}"):

@@ -53,6 +53,7 @@ class Command(BaseCommand):
         self._members()
         self._feed()
         self._aid()
+        self._messages()
         self._print_logins()
         if not opts["no_serve"]:
             serve = {"port": opts["port"]} if opts["port"] else {}
@@ -135,6 +136,20 @@ class Command(BaseCommand):
                 camille, type="pharmacy", description="Récupérer une ordonnance à la pharmacie de la place des Fêtes.",
                 window_start=start, window_end=start + timedelta(days=2), urgency="normal",
                 contact_note="Sonnez deux fois, je descends.")
+
+    def _messages(self) -> None:
+        """Karim and Camille already talk about the courses, once."""
+        from entraide.accounts.models import Member
+        from entraide.messaging import actions
+        from entraide.messaging.models import Conversation
+
+        if Conversation.objects.exists():
+            return
+        camille = Member.objects.get(user__email="camille@demo.entraide.fr")
+        karim = Member.objects.get(user__email="karim@demo.entraide.fr")
+        conversation, _ = actions.do_start_direct(karim, camille.id)
+        actions.do_send_message(karim, conversation.id, "Bonjour Camille, je peux vous aider samedi pour le marché ?")
+        actions.do_send_message(camille, conversation.id, "Avec plaisir ! Rendez-vous à 9 h devant la boulangerie.")
 
     def _print_logins(self) -> None:
         self.stdout.write("")

@@ -1,0 +1,123 @@
+"""Notification pages: the list, the bell fragment, settings, and the one-click unsubscribe page.
+
+The unsubscribe URL is in every email's List-Unsubscribe header (RFC 8058): GET only shows a confirmation (link
+scanners follow links), POST with `List-Unsubscribe=One-Click` unsubscribes. The signed token is the credential,
+so that POST needs no session and no CSRF token.
+"""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from entraide.accounts.queries import member_of
+from entraide.core.errors import EntraideError, NotFound
+
+from . import actions, emails, queries
+from .forms import SettingsForm, apply_error
+from .models import NotificationType
+
+
+def _member(request):
+    member = member_of(request.user)
+    if member is None:
+        raise Http404
+    return member
+
+
+@login_required
+@require_GET
+def notification_list(request):
+    member = _member(request)
+    try:
+        page = queries.notifications_page(member, cursor=request.GET.get("cursor") or None)
+    except EntraideError:
+        raise Http404
+    return render(request, "notifications/list.html", {"page": page})
+
+
+@login_required
+@require_GET
+def bell(request):
+    """The bell alone, for htmx to refresh when a notification arrives."""
+    return render(request, "notifications/bell.html")
+
+
+@login_required
+@require_POST
+def mark_all_read(request):
+    actions.do_mark_read(_member(request), all=True)
+    messages.success(request, _("All your notifications are marked read."))
+    return redirect("notifications")
+
+
+@login_required
+@require_GET
+def open_notification(request, notification_id: int):
+    """Follow a notification (it is read from now on); someone else's is not found."""
+    try:
+        notification = actions.do_open(_member(request), notification_id)
+    except NotFound:
+        raise Http404
+    if not url_has_allowed_host_and_scheme(notification.url, allowed_hosts={request.get_host()}):
+        return redirect("notifications")
+    return redirect(notification.url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request):
+    member = _member(request)
+    neighbourhoods = queries.followable_neighbourhoods(member)
+    if request.method == "POST":
+        form = SettingsForm(request.POST, neighbourhoods=neighbourhoods)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                actions.do_update_settings(
+                    member, channels=form.channels(), digest=data["digest"], neighbourhoods=data["neighbourhoods"],
+                    digest_categories=data["digest_categories"],
+                    quiet_hours=(data["quiet_hours_start"] or None, data["quiet_hours_end"] or None),
+                    unsubscribed=data["unsubscribed"])
+            except EntraideError as exc:
+                apply_error(form, exc)
+            else:
+                messages.success(request, _("Your notification settings are saved."))
+                return redirect("notification_settings")
+        status = 400
+    else:
+        form = SettingsForm(initial=SettingsForm.initial_from(queries.settings_of(member)),
+                            neighbourhoods=neighbourhoods)
+        status = 200
+    return render(request, "notifications/settings.html", {"form": form}, status=status)
+
+
+def _kind_label(kind: str) -> str:
+    if kind == "digest":
+        return _("the daily digest")
+    labels = dict(NotificationType.choices)
+    return str(labels[kind]) if kind in labels else _("every email from Entraide")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token: str):
+    try:
+        member_id, kind = emails.read_unsubscribe_token(token)
+    except signing.BadSignature:
+        return HttpResponseBadRequest(_("This unsubscribe link is not valid."))
+    if request.method == "GET":
+        return render(request, "notifications/unsubscribe.html", {"kind": _kind_label(kind), "done": False})
+    if request.POST.get("List-Unsubscribe") != "One-Click":
+        return HttpResponseBadRequest(_("This unsubscribe link is not valid."))
+    if request.POST.get("scope") == "all":
+        kind = emails.ALL
+    if not actions.do_unsubscribe(member_id, kind):
+        return HttpResponseBadRequest(_("This unsubscribe link is not valid."))
+    return render(request, "notifications/unsubscribe.html", {"kind": _kind_label(kind), "done": True})
