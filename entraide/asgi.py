@@ -1,6 +1,24 @@
+"""ASGI entry point: pages and API through Django, `/ws/v1/events` through Channels (entraide/live).
+
+`entraide serve` runs it with daphne: alone in embedded mode (pages and WebSockets in one process), or beside
+gunicorn for the WebSockets only when REDIS_URL is set.
+"""
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "entraide.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()  # sets Django up before the imports below touch models
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
+
+from entraide.live.auth import LiveAuthMiddleware  # noqa: E402
+from entraide.live.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": django_application,
+    # The origin check and authentication both live in LiveAuthMiddleware: a bearer token skips the origin check,
+    # the session cookie needs it (entraide/live/auth.py says why).
+    "websocket": CookieMiddleware(SessionMiddleware(LiveAuthMiddleware(URLRouter(websocket_urlpatterns)))),
+})

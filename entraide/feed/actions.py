@@ -221,7 +221,8 @@ def do_edit_post(member, post_id: int, *, title: str | None = None, body: str | 
                                                  created_at=post.created_at) for t in new_tags])
         _count_kindness(member, "post", outcome)
         search.index_post(post)
-        events.publish("post.updated", {"post_id": post.id}, neighbourhood_id=post.neighbourhood_id)
+        events.publish("post.updated", {"post_id": post.id, "audience": post.audience},
+                       neighbourhood_id=post.neighbourhood_id)
     return post
 
 
@@ -244,7 +245,8 @@ def do_delete_post(member, post_id: int) -> None:
         search.unindex_post(post.id)  # the post's document and its comments' ones
         Post.objects.filter(id=post.id).delete()
         _delete_files_on_commit(files)
-        events.publish("post.deleted", {"post_id": post_id}, neighbourhood_id=post.neighbourhood_id)
+        events.publish("post.deleted", {"post_id": post_id, "audience": post.audience},
+                       neighbourhood_id=post.neighbourhood_id)
 
 
 def do_add_post_image(member, post_id: int, image) -> PostImage:
@@ -261,7 +263,8 @@ def do_add_post_image(member, post_id: int, image) -> PostImage:
             _check_images_count(count + 1)
             last = PostImage.objects.filter(post=post).order_by("-position").values_list("position", flat=True).first()
             (row,) = _store_images(post, [cleaned], 0 if last is None else last + 1, stored)
-            events.publish("post.updated", {"post_id": post.id}, neighbourhood_id=post.neighbourhood_id)
+            events.publish("post.updated", {"post_id": post.id, "audience": post.audience},
+                           neighbourhood_id=post.neighbourhood_id)
     except BaseException:
         _remove_files(stored)
         raise
@@ -293,7 +296,8 @@ def do_create_comment(member, post_id: int, *, body: str, parent_id: int | None 
         _count_kindness(member, "comment", outcome)
         search.index_comment(comment)
         events.publish("comment.created", {"comment_id": comment.id, "post_id": post.id, "author_id": member.id,
-                                           "post_author_id": post.author_id, "parent_id": comment.parent_id},
+                                           "post_author_id": post.author_id, "parent_id": comment.parent_id,
+                                           "audience": post.audience},
                        neighbourhood_id=post.neighbourhood_id)
     return comment
 
@@ -310,7 +314,8 @@ def do_edit_comment(member, comment_id: int, *, body: str, confirm_kindness: boo
         comment.save(update_fields=["body", "body_html", "edited_at"])
         _count_kindness(member, "comment", outcome)
         search.index_comment(comment)
-        events.publish("comment.updated", {"comment_id": comment.id, "post_id": comment.post_id},
+        events.publish("comment.updated", {"comment_id": comment.id, "post_id": comment.post_id,
+                                           "audience": comment.post.audience},
                        neighbourhood_id=comment.neighbourhood_id)
     return comment
 
@@ -335,7 +340,8 @@ def do_delete_comment(member, comment_id: int) -> None:
             search.unindex_comment(removed)
         Comment.objects.filter(id__in=ids).delete()
         Post.objects.filter(id=comment.post_id).update(comment_count=F("comment_count") - len(ids))
-        events.publish("comment.deleted", {"comment_id": comment.id, "post_id": comment.post_id},
+        events.publish("comment.deleted", {"comment_id": comment.id, "post_id": comment.post_id,
+                                           "audience": comment.post.audience},
                        neighbourhood_id=comment.neighbourhood_id)
 
 
@@ -360,7 +366,8 @@ def do_thank_post(member, post_id: int) -> Post:
         if _add_thanks(member, post=post, neighbourhood_id=post.neighbourhood_id):
             Post.objects.filter(id=post.id).update(thanks_count=F("thanks_count") + 1)
             events.publish("thanks.added", {"post_id": post.id, "comment_id": None, "member_id": member.id,
-                                            "recipient_id": post.author_id}, neighbourhood_id=post.neighbourhood_id)
+                                            "recipient_id": post.author_id, "audience": post.audience},
+                           neighbourhood_id=post.neighbourhood_id)
     post.refresh_from_db(fields=["thanks_count", "comment_count"])
     return post
 
@@ -374,7 +381,8 @@ def do_thank_comment(member, comment_id: int) -> Comment:
         if _add_thanks(member, post_id=comment.post_id, comment=comment, neighbourhood_id=comment.neighbourhood_id):
             Comment.objects.filter(id=comment.id).update(thanks_count=F("thanks_count") + 1)
             events.publish("thanks.added", {"post_id": comment.post_id, "comment_id": comment.id,
-                                            "member_id": member.id, "recipient_id": comment.author_id},
+                                            "member_id": member.id, "recipient_id": comment.author_id,
+                                            "audience": comment.post.audience},
                            neighbourhood_id=comment.neighbourhood_id)
     comment.refresh_from_db(fields=["thanks_count"])
     return comment
