@@ -5,7 +5,7 @@
 1. Seed (a subprocess, `bench/live.py seed`): migrate a fresh database (SQLite file in a temporary directory, or
    PostgreSQL `live_helper_bench`), import the 80 Paris quartiers, bulk-insert `--clients` verified members with a
    bearer token each: 80 % in Saint-Gervais, 20 % next door in Saint-Merri, half of whom chose to read Saint-Gervais.
-2. Two daphne processes (`entraide serve --websockets-only`, ports 8101 and 8102) share the database and
+2. Two uvicorn processes (`entraide serve --websockets-only`, ports 8101 and 8102) share the database and
    REDIS_URL=redis://127.0.0.1:6379/<redis-db> (channels-redis).
 3. This process opens one WebSocket per member (the `websockets` library, asyncio), alternating between the two
    servers, and waits until every one answered a ping.
@@ -269,7 +269,7 @@ def main() -> None:
     rows = json.loads(tokens_file.read_text())
     ports = [int(p) for p in args.ports.split(",")]
     servers = [subprocess.Popen([ENTRAIDE, "serve", "--websockets-only", "--port", str(port)], env=env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=open(tmp / f"daphne-{port}.log", "w"))
+                                stdout=subprocess.DEVNULL, stderr=open(tmp / f"ws-{port}.log", "w"))
                for port in ports]
     try:
         result = asyncio.run(_measure(args, env, rows, ports, posts_file))
@@ -364,7 +364,7 @@ async def _wait_listening(ports: list[int], timeout: float = 60) -> None:
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"daphne on port {port} did not start")
+                    raise SystemExit(f"the WebSocket server on port {port} did not start")
                 await asyncio.sleep(0.2)
 
 

@@ -1,4 +1,4 @@
-"""A real ASGI server for browser journeys that need WebSockets: daphne, in a thread of the test process.
+"""A real ASGI server for browser journeys that need WebSockets: uvicorn, in a thread of the test process.
 
 pytest-django's live server speaks WSGI only. This one serves entraide.asgi (pages, static files through WhiteNoise,
 and /ws/v1/events) the way `entraide serve` does in embedded mode: one process, the in-memory channel layer.
@@ -8,7 +8,7 @@ separate connections to it (one per request thread under ASGI) lock each other's
 every thread uses the test's own connection, and HTTP requests are served one at a time so that two requests never
 interleave their transactions on it. Tests use `transactional_db`, so what they create is committed.
 
-Twisted's reactor cannot be restarted, so the server is started once per test session and left to die with it.
+The server is started once per test session and left to die with it.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import pytest
 
 from .conftest import ForeignRequests
 
-_server: dict[str, str] = {}
+_server: dict[str, object] = {}
 
 
 def _free_port() -> int:
@@ -31,8 +31,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start() -> str:
-    import daphne.server  # installs Twisted's asyncio reactor before anything imports another one
+def _start() -> None:
+    import uvicorn
 
     from entraide.asgi import application as entraide_application
 
@@ -45,37 +45,36 @@ def _start() -> str:
             return await entraide_application(scope, receive, send)
 
     port = _free_port()
-    server = daphne.server.Server(application=application, endpoints=[f"tcp:port={port}:interface=127.0.0.1"],
-                                  signal_handlers=False, verbosity=0)
-    threading.Thread(target=server.run, name="daphne", daemon=True).start()
+    # The fixture below sets fanout.server_loop for each test itself, so no lifespan.
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, ws="websockets",
+                                           lifespan="off", log_config=None, access_log=False))
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_until_complete, args=(server.serve(),), name="uvicorn", daemon=True).start()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("daphne did not start listening")
+        if server.started:
+            _server.update(url=f"http://127.0.0.1:{port}", loop=loop)
+            return
+        time.sleep(0.05)
+    raise RuntimeError("uvicorn did not start listening")
 
 
 @pytest.fixture
 def asgi_site(transactional_db):
     """Base URL of the ASGI server. While a test runs, writes made by the test itself (not by the server) also
     reach the server's open WebSockets, as background jobs do in embedded mode (entraide.live.fanout)."""
-    import daphne.server
-
     from entraide.live import fanout
 
     from django.db import connections
 
     if "url" not in _server:
-        _server["url"] = _start()
+        _start()
     connection, threads_connections = connections["default"], connections._connections
     shared = connection.vendor == "sqlite" and connection.is_in_memory_db()
     if shared:
         connection.inc_thread_sharing()
         connections._connections = SimpleNamespace(default=connection)  # the same for every thread
-    fanout.server_loop = daphne.server.twisted_loop
+    fanout.server_loop = _server["loop"]
     try:
         yield _server["url"]
     finally:

@@ -1,5 +1,5 @@
 """Live updates in real browsers (issue 5): two neighbours of adjacent quartiers, each with their page open, see
-the other's post, comment and message appear without reloading, over /ws/v1/events served by daphne."""
+the other's post, comment and message appear without reloading, over /ws/v1/events served by uvicorn."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def site(asgi_site):  # noqa: F811 - this module's pages are served by daphne, not by pytest-django's WSGI server
+def site(asgi_site):  # noqa: F811 - this module's pages are served by uvicorn, not by pytest-django's WSGI server
     return asgi_site
 
 
