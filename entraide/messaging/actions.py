@@ -60,6 +60,17 @@ def _refuse_if_blocked(member_id: int, others: Iterable[int]) -> None:
         raise Forbidden("blocked", _("You cannot write to this neighbour."))
 
 
+def request_closed(conversation: Conversation) -> bool:
+    """A request's conversation becomes read-only once the request is cancelled or expired."""
+    return (conversation.kind == ConversationKind.REQUEST
+            and conversation.request.status not in TALKING_STATUSES)
+
+
+def _refuse_if_closed(conversation: Conversation) -> None:
+    if request_closed(conversation):
+        raise Conflict("request_closed", _("This request is closed: the conversation can be read, not continued."))
+
+
 def _participant(conversation: Conversation, member: Member, *, since: int = 0) -> Participant:
     return Participant(conversation=conversation, member=member, neighbourhood_id=member.neighbourhood_id,
                        since_message_id=since, last_read_message_id=since)
@@ -70,7 +81,8 @@ def _participant(conversation: Conversation, member: Member, *, since: int = 0) 
 def do_start_direct(member: Member, participant_id: int) -> tuple[Conversation, bool]:
     """Open the one conversation between `member` and another neighbour; (conversation, created)."""
     require_can_act(member)
-    if int(participant_id) == member.id:
+    participant_id = queries.valid_id(participant_id)
+    if participant_id == member.id:
         raise invalid("cannot_message_self", _("You cannot start a conversation with yourself."), "participant_id")
     other = Member.objects.filter(id=participant_id, user__is_active=True).first()
     if other is None:
@@ -185,15 +197,17 @@ def _read_up_to(participant_id: int, member_id: int, conversation_id: int, messa
 def do_send_message(member: Member, conversation_id: int, body: str, images: Sequence = ()) -> Message:
     """Write in a conversation one takes part in; the others' unread counts go up by one."""
     me = queries.participation(member, conversation_id)
+    _refuse_if_closed(me.conversation)
     body = _check_body(body)
     images = list(images or ())
     if len(images) > MAX_IMAGES:
         raise invalid("too_many_images", _("At most %(n)d pictures per message.") % {"n": MAX_IMAGES}, "images")
-    cleaned = [image_files.clean(f) for f in images]  # every picture checked before anything is written
     others = queries.active_member_ids(me.conversation_id, exclude=member.id)
     _refuse_if_blocked(member.id, others)
+    # Counted before the pictures are decoded: a flood of uploads is refused before it costs any work.
     for limit, window in MESSAGE_LIMITS:
         ratelimit.hit(f"message_{window}", str(member.id), limit=limit, window_s=window)
+    cleaned = [image_files.clean(f) for f in images]  # every picture checked before anything is written
     conversation = me.conversation
     stored: list[str] = []
     try:
@@ -242,7 +256,7 @@ def do_block(member: Member, member_id: int) -> Block:
 
 def do_unblock(member: Member, member_id: int) -> None:
     """Lift one's own block (nothing happens if there was none)."""
-    Block.objects.filter(blocker=member, blocked_id=member_id).delete()
+    Block.objects.filter(blocker=member, blocked_id=queries.valid_id(member_id)).delete()
 
 
 def do_report_message(member: Member, message_id: int, reason: str = "") -> MessageReport:

@@ -26,12 +26,28 @@ from .models import Block, Conversation, ConversationKind, Message, MessageImage
 
 MAX_PAGE = 100
 PREVIEW_CHARS = 80
+MAX_ID = 2 ** 63 - 1
+
+
+def valid_id(value: object) -> int:
+    """An id from a URL or a body as a database key; anything that cannot be one is simply not found.
+
+    Without it, a huge number reaches SQLite as an OverflowError (a 500) instead of a 404.
+    """
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 0 < value <= MAX_ID:
+        raise NotFound()
+    return value
 
 
 def participation(member: Member | None, conversation_id: int) -> Participant:
     """The member's row in a conversation they take part in, with the conversation (and its request); else 404."""
     if member is None:
         raise NotFound()
+    conversation_id = valid_id(conversation_id)
     row = (Participant.objects.select_related("conversation", "conversation__request")
            .filter(conversation_id=conversation_id, member=member, left_at__isnull=True).first())
     if row is None:
@@ -71,7 +87,7 @@ def blocked_between(member_id: int, others: Iterable[int]) -> bool:
 
 def contactable(member: Member, member_id: int) -> Member:
     """Another active member one may start a conversation with, or already talks with; else 404."""
-    other = Member.objects.filter(id=member_id, user__is_active=True).first()
+    other = Member.objects.filter(id=valid_id(member_id), user__is_active=True).first()
     if other is None or other.id == member.id or not (
             other.neighbourhood_id in readable_neighbourhood_ids(member) or share_a_conversation(member.id, other.id)):
         raise NotFound()
@@ -252,7 +268,7 @@ def messages_page(member: Member, conversation_id: int, *, cursor: str | None = 
 
 def message_in_scope(member: Member, message_id: int) -> Message:
     """A message the member may read (a conversation they take part in, written since they joined); else 404."""
-    message = Message.objects.select_related("author").filter(id=message_id).first()
+    message = Message.objects.select_related("author").filter(id=valid_id(message_id)).first()
     if message is None:
         raise NotFound()
     me = participation(member, message.conversation_id)
@@ -262,7 +278,7 @@ def message_in_scope(member: Member, message_id: int) -> Message:
 
 
 def image_for(member: Member, image_id: int) -> MessageImage:
-    row = MessageImage.objects.select_related("message").filter(id=image_id).first()
+    row = MessageImage.objects.select_related("message").filter(id=valid_id(image_id)).first()
     if row is None:
         raise NotFound()
     message_in_scope(member, row.message_id)

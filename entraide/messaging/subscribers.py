@@ -1,14 +1,22 @@
 """What conversations do when other apps' events arrive (connected in apps.MessagingConfig.ready)."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
 
+logger = logging.getLogger(__name__)
+
 
 def on_event(sender: Any = None, *, event: dict, **kwargs: Any) -> None:
-    if event["type"] == "request.updated":
+    if event["type"] != "request.updated":
+        return
+    try:
         follow_the_request(event["data"]["request_id"])
+    except Exception as exc:  # noqa: BLE001 - the write has committed; a raise here would skip the other subscribers
+        # Reads check the request itself (queries.participation), so a late or failed sync leaks nothing.
+        logger.error("messaging: request.updated subscriber failed: %s", type(exc).__name__)
 
 
 def follow_the_request(request_id: int) -> None:

@@ -10,13 +10,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from entraide.accounts.models import Member
-from entraide.core import events
+from entraide.core import events, ratelimit
 from entraide.core.errors import NotFound, invalid
 from entraide.feed.models import Category
 from entraide.places.queries import readable_neighbourhood_ids
@@ -27,6 +28,8 @@ from .models import Channel, EmailStatus, Notification, NotificationSettings, No
 logger = logging.getLogger(__name__)
 COALESCE_WINDOW = timedelta(minutes=15)
 MAX_READ_IDS = 500
+MAX_ID = 2 ** 63 - 1
+SETTINGS_LIMIT = (60, 3600)  # per member: 60 saves an hour
 
 
 def unread_counts(member_ids: list[int]) -> dict[int, int]:
@@ -64,14 +67,21 @@ def send_on_commit(ids: list[int]) -> None:
     transaction.on_commit(enqueue)
 
 
-def _recent_email(member_id: int, kind: str, thread: str, now: datetime, in_app: bool) -> bool:
-    """An earlier notification of this thread is unread and recent (with in-app off: an email was recent)."""
+def _held_back(in_app_ids: set[int], email_only_ids: set[int], kind: str, thread: str, now: datetime) -> set[int]:
+    """Members whose earlier notification of this thread is unread and recent (with in-app off: whose email of it
+    was recent): they get no second email. Two queries, whatever the number of members."""
     since = now - COALESCE_WINDOW
-    if in_app:
-        return Notification.objects.filter(recipient_id=member_id, read_at__isnull=True, thread=thread, type=kind,
-                                           created_at__gte=since).exists()
-    return OutboundEmail.objects.filter(recipient_id=member_id, kind=kind, created_at__gte=since,
-                                        dedupe_key__startswith=f"{kind}:{thread}:{member_id}:").exists()
+    held: set[int] = set()
+    if in_app_ids:
+        held |= set(Notification.objects.filter(recipient_id__in=in_app_ids, read_at__isnull=True, thread=thread,
+                                                type=kind, created_at__gte=since)
+                    .values_list("recipient_id", flat=True))
+    if email_only_ids:
+        prefix = f"{kind}:{thread}:"
+        rows = OutboundEmail.objects.filter(recipient_id__in=email_only_ids, kind=kind, created_at__gte=since,
+                                            dedupe_key__startswith=prefix).values_list("recipient_id", "dedupe_key")
+        held |= {rid for rid, key in rows if key.startswith(f"{prefix}{rid}:")}
+    return held
 
 
 def notify(member_ids: list[int], type: str, *, payload: dict | Callable[[Member], dict], url: str,
@@ -83,22 +93,28 @@ def notify(member_ids: list[int], type: str, *, payload: dict | Callable[[Member
     if not members:
         return []
     wanted = prefs_module.prefs_for([m.id for m in members])
-    created: list[Notification] = []
+    in_app = {m.id for m in members if wanted[m.id].wants(type, Channel.IN_APP)}
+    by_email = {m.id for m in members if wanted[m.id].wants(type, Channel.EMAIL) and m.user.email}
+    held = _held_back(in_app & by_email, by_email - in_app, type, thread, now) if coalesce else set()
+    notes: list[Notification] = []
     outbox: list[OutboundEmail] = []
+    rendered: dict[str, tuple[str, str, str]] = {}  # one rendering per language when the payload is shared
     with transaction.atomic():
         for member in members:
-            p = wanted[member.id]
             data = payload(member) if callable(payload) else payload
-            email = p.wants(type, Channel.EMAIL) and bool(member.user.email)
-            if email and coalesce and _recent_email(member.id, type, thread, now, p.wants(type, Channel.IN_APP)):
-                email = False
-            if p.wants(type, Channel.IN_APP):
-                created.append(Notification.objects.create(
-                    recipient=member, neighbourhood_id=neighbourhood_id or member.neighbourhood_id, type=type,
-                    payload=data, thread=thread, url=url))
-            if email:
+            if member.id in in_app:
+                notes.append(Notification(recipient=member, type=type, payload=data, thread=thread, url=url,
+                                          neighbourhood_id=neighbourhood_id or member.neighbourhood_id))
+            if member.id in by_email and member.id not in held:
+                language = member.language or settings.LANGUAGE_CODE
+                same = None
+                if not callable(payload):
+                    same = rendered.setdefault(language, emails.render_notification(language, type, data, url,
+                                                                                     urgent))
                 outbox.append(emails.notification_email(member=member, type=type, payload=data, url=url,
-                                                        dedupe_key=dedupe(member), prefs=p, urgent=urgent, now=now))
+                                                        dedupe_key=dedupe(member), prefs=wanted[member.id],
+                                                        urgent=urgent, now=now, rendered=same))
+        created = Notification.objects.bulk_create(notes) if notes else []
         rows = OutboundEmail.objects.bulk_create(outbox, ignore_conflicts=True) if outbox else []
         keys = [r.dedupe_key for r in rows]
         ids = list(OutboundEmail.objects.filter(dedupe_key__in=keys, status=EmailStatus.PENDING,
@@ -117,12 +133,15 @@ def do_mark_read(member: Member, *, ids: list[int] | None = None, all: bool = Fa
         ids = [int(i) for i in (ids or [])]
         if len(ids) > MAX_READ_IDS:
             raise invalid("too_many_ids", _("At most %(n)d at once.") % {"n": MAX_READ_IDS}, "ids")
-        mine = mine.filter(id__in=ids)
+        # An id no row can have is nobody's: dropped here, it never reaches SQLite as an OverflowError.
+        mine = mine.filter(id__in=[i for i in ids if 0 < i <= MAX_ID])
     return mine.update(read_at=timezone.now())
 
 
 def do_open(member: Member, notification_id: int) -> Notification:
     """The member follows a notification: it is read now. Another member's answers 404."""
+    if not 0 < int(notification_id) <= MAX_ID:
+        raise NotFound()
     notification = Notification.objects.filter(id=notification_id, recipient=member).first()
     if notification is None:
         raise NotFound()
@@ -152,6 +171,7 @@ def do_update_settings(member: Member, *, channels: dict[str, dict[str, bool]] |
 
     `quiet_hours`: ("22:00", "07:00") in local time, or (None, None) for none.
     """
+    ratelimit.hit("notification_settings", str(member.id), limit=SETTINGS_LIMIT[0], window_s=SETTINGS_LIMIT[1])
     row = NotificationSettings.objects.filter(member=member).first()
     current = prefs_module.from_row(row) if row else prefs_module.defaults()
     if channels is not None:
@@ -197,11 +217,17 @@ def _save(member: Member, p: prefs_module.Prefs) -> NotificationSettings:
     return row
 
 
+UNSUBSCRIBE_KINDS = frozenset({emails.ALL, "digest", *NotificationType.values})
+
+
 def do_unsubscribe(member_id: int, kind: str) -> bool:
     """One-click unsubscribe (the signed token is the credential): that kind of email, or every email.
 
-    Waiting emails of that kind are withdrawn too, so nothing arrives after the click. False: no such member.
+    Waiting emails of that kind are withdrawn too, so nothing arrives after the click. False: no such member, or
+    a kind no link carries.
     """
+    if kind not in UNSUBSCRIBE_KINDS:
+        return False  # never issued: refused rather than read as "every email"
     member = Member.objects.filter(id=member_id).first()
     if member is None:
         return False
@@ -212,7 +238,7 @@ def do_unsubscribe(member_id: int, kind: str) -> bool:
         if kind == "digest":
             p.digest = False
             waiting = waiting.filter(kind="digest")
-        elif kind in NotificationType.values:
+        elif kind != emails.ALL:
             p.channels = {**p.channels, kind: {**p.channels.get(kind, {}), Channel.EMAIL: False}}
             waiting = waiting.filter(kind=kind)
         else:

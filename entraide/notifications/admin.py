@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import outbox
-from .models import JobFailure, Notification, OutboundEmail
+from .models import DigestRun, JobFailure, Notification, OutboundEmail
 
 
 @admin.register(OutboundEmail)
@@ -49,6 +49,15 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ("type",)
     raw_id_fields = ("recipient", "neighbourhood")
     readonly_fields = ("recipient", "neighbourhood", "type", "payload", "thread", "url", "created_at", "read_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(DigestRun)
+class DigestRunAdmin(admin.ModelAdmin):
+    list_display = ("day", "started_at", "finished_at", "attempts")
+    readonly_fields = ("day", "started_at", "finished_at", "attempts")
 
     def has_add_permission(self, request) -> bool:
         return False

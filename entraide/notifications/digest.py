@@ -15,25 +15,27 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from entraide.accounts.models import Member
+from entraide.accounts.models import Member, VerificationState
 from entraide.aid.models import WAITING_STATUSES, HelpRequest
 from entraide.feed.models import Category, Crisis, Post
 from entraide.places.models import Neighbourhood
 
 from . import emails, prefs as prefs_module
-from .models import NotificationSettings, OutboundEmail
+from .models import DigestRun, NotificationSettings, OutboundEmail
 
 logger = logging.getLogger(__name__)
 BATCH = 2000
 POSTS_PER_CATEGORY = 5
 BODY_MARK = "@@digest-body@@"
+RUN_LEASE = timedelta(minutes=30)  # a run not finished after this is taken over (its worker died)
+MAX_RUN_ATTEMPTS = 5
 
 
 @dataclass
@@ -45,7 +47,8 @@ class Activity:
     nearby_posts: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
     post_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     nearby_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    new_requests: int = 0
+    new_requests: int = 0  # waiting requests, as verified members count them
+    new_requests_unverified: int = 0  # the same without at-risk requesters' (aid.queries: verified members only)
     crises: list[str] = field(default_factory=list)
 
 
@@ -87,9 +90,10 @@ def neighbourhood_activity(since: datetime, until: datetime) -> dict[int, Activi
             if len(a.nearby_posts[category]) < POSTS_PER_CATEGORY:
                 a.nearby_posts[category].append(item)
     requests = (HelpRequest.objects.filter(created_at__gte=since, created_at__lt=until, status__in=WAITING_STATUSES)
-                .values("neighbourhood_id").annotate(n=Count("id")))
+                .values("neighbourhood_id").annotate(n=Count("id"), safe=Count("id", filter=Q(at_risk=False))))
     for row in requests:
-        of(row["neighbourhood_id"]).new_requests = row["n"]
+        a = of(row["neighbourhood_id"])
+        a.new_requests, a.new_requests_unverified = row["n"], row["safe"]
     now = timezone.now()
     live = Crisis.objects.filter(Q(starts_at__lte=now) & (Q(ends_at__isnull=True) | Q(ends_at__gt=now)))
     everywhere, by_city = [], defaultdict(list)
@@ -130,11 +134,11 @@ class Pieces:
                 self.cache[("subject", language)] = (_("Your neighbourhood in the last 24 hours"), "")
         return (self.cache[("subject", language)][0], *self.cache[key])
 
-    def header(self, nid: int, language: str) -> tuple[str, str]:
-        key = ("header", nid, language)
+    def header(self, nid: int, verified: bool, language: str) -> tuple[str, str]:
+        key = ("header", nid, verified, language)
         if key not in self.cache:
             a = self.activity[nid]
-            self._render(key, "digest_neighbourhood", {"name": a.name, "new_requests": a.new_requests,
+            self._render(key, "digest_neighbourhood", {"name": a.name, "new_requests": new_requests(a, verified),
                                                        "crises": a.crises,
                                                        "aid_url": emails.site_url(reverse("aid_home"))}, language)
         return self.cache[key]
@@ -153,6 +157,10 @@ class Pieces:
             label = str(self.labels.get(category, category))
         return self._render(key, "digest_category", {"label": label, "posts": posts, "more": count - len(posts),
                                                      "feed_url": emails.site_url(reverse("feed"))}, language)
+
+
+def new_requests(a: Activity, verified: bool) -> int:
+    return a.new_requests if verified else a.new_requests_unverified
 
 
 def _readable_sets(member_ids: list[int]) -> dict[int, set[int]]:
@@ -195,15 +203,16 @@ def build_digests(day: date | None = None, *, force: bool = False, now: datetime
     counts = {"members": 0, "written": 0, "already": 0, "empty": 0, "off": 0}
     rows: list[OutboundEmail] = []
     members = (Member.objects.filter(user__is_active=True).exclude(user__email="").order_by("id")
-               .values_list("id", "neighbourhood_id", "language").iterator(chunk_size=batch))
-    chunk: list[tuple[int, int, str]] = []
+               .values_list("id", "neighbourhood_id", "language", "verification_state").iterator(chunk_size=batch))
+    chunk: list[tuple[int, int, str, str]] = []
 
     def flush() -> None:
         nonlocal rows
-        readable = _readable_sets([mid for mid, _h, _l in chunk if custom.get(mid, {}).get("neighbourhoods")])
-        for mid, home, language in chunk:
-            row = _digest_row(mid, home, language or settings.LANGUAGE_CODE, custom.get(mid), readable, pieces,
-                              all_categories, suffix, now, default_next, counts, unsubscribe_link)
+        readable = _readable_sets([mid for mid, *_rest in chunk if custom.get(mid, {}).get("neighbourhoods")])
+        for mid, home, language, state in chunk:
+            row = _digest_row(mid, home, language or settings.LANGUAGE_CODE, state == VerificationState.VERIFIED,
+                              custom.get(mid), readable, pieces, all_categories, suffix, now, default_next, counts,
+                              unsubscribe_link)
             if row is not None:
                 rows.append(row)
         if rows:
@@ -227,7 +236,7 @@ def build_digests(day: date | None = None, *, force: bool = False, now: datetime
     return counts
 
 
-def _digest_row(mid: int, home: int, language: str, custom: dict | None, readable: dict[int, set[int]],
+def _digest_row(mid: int, home: int, language: str, verified: bool, custom: dict | None, readable: dict[int, set[int]],
                 pieces: Pieces, all_categories: list[str], suffix: str, now: datetime, default_next: datetime,
                 counts: dict, unsubscribe_link: str) -> OutboundEmail | None:
     next_at = default_next
@@ -247,9 +256,9 @@ def _digest_row(mid: int, home: int, language: str, custom: dict | None, readabl
             continue
         a = pieces.activity[nid]
         parts = [p for p in (pieces.category(nid, nid != home, c, language) for c in categories) if p]
-        if not parts and not a.new_requests:
+        if not parts and not new_requests(a, verified):
             continue
-        header = pieces.header(nid, language)
+        header = pieces.header(nid, verified, language)
         text_parts.append(header[0])
         html_parts.append(header[1])
         text_parts.extend(p[0] for p in parts)
@@ -264,3 +273,27 @@ def _digest_row(mid: int, home: int, language: str, custom: dict | None, readabl
         text=text.replace(BODY_MARK, "".join(text_parts)).replace(emails.UNSUBSCRIBE_MARK, unsubscribe),
         html=html.replace(BODY_MARK, "".join(html_parts)).replace(emails.UNSUBSCRIBE_MARK, unsubscribe),
         headers=emails.list_headers(unsubscribe), next_attempt_at=next_at, dedupe_key=f"digest:{mid}:{suffix}")
+
+
+def digest_hour() -> int:
+    return int(getattr(settings, "ENTRAIDE_DIGEST_HOUR", 7))
+
+
+def run_due(now: datetime | None = None) -> dict[str, float] | None:
+    """Today's digests if their hour has come and no run finished them: what the daily job and the minute sweep
+    call. One worker at a time (a conditional UPDATE takes the run, with a lease); reruns write only what is
+    missing (dedupe keys). None when there was nothing to do."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    if local.hour < digest_hour():
+        return None
+    day = local.date()
+    DigestRun.objects.get_or_create(day=day)
+    taken = (DigestRun.objects.filter(day=day, finished_at__isnull=True, attempts__lt=MAX_RUN_ATTEMPTS)
+             .filter(Q(started_at__isnull=True) | Q(started_at__lt=now - RUN_LEASE))
+             .update(started_at=now, attempts=models.F("attempts") + 1))
+    if not taken:
+        return None
+    counts = build_digests(day, now=now)
+    DigestRun.objects.filter(day=day).update(finished_at=timezone.now())
+    return counts

@@ -73,7 +73,9 @@ def render_notification(language: str, type: str, payload: dict, url: str, urgen
                    "settings_url": site_url(reverse("notification_settings")), "urgent": urgent}
         text = render_to_string("notifications/email/notification.txt", context)
         html = render_to_string("notifications/email/notification.html", context)
-    return summary[:200], text, html
+    # One line: a title or a post body with a line break would make Django refuse the Subject header
+    # (BadHeaderError) on every attempt, and the email would never leave.
+    return " ".join(summary.split())[:200], text, html
 
 
 def notification_email(*, member, type: str, payload: dict, url: str, dedupe_key: str, prefs: prefs_module.Prefs,

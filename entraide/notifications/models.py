@@ -115,6 +115,23 @@ class Fanout(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
 
 
+class DigestRun(models.Model):
+    """One day's digest run: claimed with a lease, finished once every member's row is written. The minute sweep
+    finishes a run a killed consumer left half done (or missed: a consumer down at the digest hour)."""
+
+    day = models.DateField(unique=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("digest run")
+        verbose_name_plural = _("digest runs")
+
+    def __str__(self) -> str:
+        return f"{self.day}: {'done' if self.finished_at else 'unfinished'}"
+
+
 class JobFailure(models.Model):
     """A background job that raised: what operators look at. The error type only, never its message."""
 

@@ -40,9 +40,18 @@ def claimable_q(now: datetime) -> Q:
             | Q(status=EmailStatus.SENDING, lease_until__lt=now))
 
 
+def _give_up_on_lost_leases(now: datetime) -> int:
+    """A row whose every attempt so far died with its worker (lease expired, attempts used up) ends `failed`,
+    visible to operators, instead of being claimed, and killing a worker, for ever."""
+    return OutboundEmail.objects.filter(status=EmailStatus.SENDING, lease_until__lt=now,
+                                        attempts__gte=max_attempts()).update(
+        status=EmailStatus.FAILED, lease_until=None, last_error="LeaseExpired")
+
+
 def claim(ids: list[int] | None = None, *, limit: int = BATCH, now: datetime | None = None) -> list[OutboundEmail]:
     """Take up to `limit` rows for this worker alone (those of `ids` only, when given)."""
     now = now or timezone.now()
+    _give_up_on_lost_leases(now)
     candidates = OutboundEmail.objects.filter(claimable_q(now))
     if ids is not None:
         candidates = candidates.filter(id__in=ids)

@@ -1,6 +1,7 @@
 """Reads of notifications: a member's own only (anything else is not found)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,7 +55,8 @@ def notifications_page(member: Member, *, cursor: str | None = None, limit: int 
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     if cursor:
-        if not cursor.isdigit():
+        # ASCII digits only, and few enough for a database id: "²" passes isdigit() and then breaks int().
+        if not re.fullmatch(r"[0-9]{1,18}", cursor):
             raise EntraideError("invalid_cursor", _("This page link is no longer valid."), status=422,
                                 fields={"cursor": [_("Invalid cursor.")]})
         qs = qs.filter(id__lt=int(cursor))

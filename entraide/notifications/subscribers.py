@@ -73,8 +73,9 @@ def _on_request_updated(event: dict) -> None:
 
     def payload(member) -> dict:
         role = "requester" if member.id == req.requester_id else "helper" if member.id == req.helper_id else "asked"
+        # Only the requester learns who helps: helpers asked but not chosen are not told who was.
         return {"request_id": req.id, "help_type": req.type, "kind": kind, "status": req.status, "role": role,
-                "name": req.helper.public_name if req.helper_id else ""}
+                "name": req.helper.public_name if req.helper_id and role == "requester" else ""}
 
     actions.notify(recipients, NotificationType.REQUEST_UPDATE, payload=payload, url=request_url(req.id),
                    thread=f"request:{req.id}", neighbourhood_id=req.neighbourhood_id,

@@ -1,7 +1,8 @@
 """Background jobs (huey): send emails now, sweep the outbox every minute, spread urgent alerts, the daily digest.
 
 Nothing depends on a job surviving: the outbox and the fan-out table are the record of what remains to do, and the
-minute sweep picks up whatever a killed consumer left (expired leases, unfinished fan-outs). Every job failure is
+minute sweep picks up whatever a killed consumer left (expired leases, unfinished fan-outs, a digest run left half
+done or missed). Every job failure is
 written to JobFailure for operators (huey's error signal), with the error type only.
 """
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone as dt_timezone
 
-from django.conf import settings
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
@@ -34,20 +34,22 @@ def urgent_fanout(post_id: int) -> int:
 def sweep() -> dict[str, int]:
     """Every minute (and when a consumer starts): due emails, expired leases, unfinished fan-outs."""
     fanned = fanout.run_stale()
+    digests = digest.run_due()  # None unless a digest run was missed or left half done
     counts = outbox.send_due()
     counts["fanout"] = fanned
+    counts["digests"] = int(digests["written"]) if digests else 0
     return counts
 
 
 def digest_time(dt: datetime) -> bool:
     """True at ENTRAIDE_DIGEST_HOUR:00 local time (huey hands periodic checks a naive UTC datetime)."""
     local = timezone.localtime(dt.replace(tzinfo=dt_timezone.utc) if timezone.is_naive(dt) else dt)
-    return local.hour == int(getattr(settings, "ENTRAIDE_DIGEST_HOUR", 7)) and local.minute == 0
+    return local.hour == digest.digest_hour() and local.minute == 0
 
 
 @db_periodic_task(digest_time, name="notifications.digest")
 def daily_digest() -> dict[str, float]:
-    counts = digest.build_digests()
+    counts = digest.run_due() or {}
     counts.update(outbox.send_due(max_rows=10_000_000))
     return counts
 

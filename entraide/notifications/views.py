@@ -99,23 +99,31 @@ def settings_page(request):
 
 
 def _kind_label(kind: str) -> str:
-    if kind == "digest":
-        return _("the daily digest")
-    labels = dict(NotificationType.choices)
-    return str(labels[kind]) if kind in labels else _("every email from Entraide")
+    """The emails a link stops, as a noun phrase for "Stop receiving %(kind)s?" (not the settings' labels)."""
+    labels = {
+        "digest": _("daily digest emails"),
+        NotificationType.MATCH: _("emails asking for my help"),
+        NotificationType.REQUEST_UPDATE: _("emails about help requests"),
+        NotificationType.MESSAGE: _("new-message emails"),
+        NotificationType.REPLY: _("reply emails"),
+        NotificationType.URGENT_ALERT: _("urgent-alert emails"),
+    }
+    return str(labels.get(kind) or _("any email from Entraide"))
 
 
-@csrf_exempt
+@csrf_exempt  # the signed token is the credential (RFC 8058: mail clients POST without a session)
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
     try:
         member_id, kind = emails.read_unsubscribe_token(token)
     except signing.BadSignature:
         return HttpResponseBadRequest(_("This unsubscribe link is not valid."))
-    if request.method == "GET":
-        return render(request, "notifications/unsubscribe.html", {"kind": _kind_label(kind), "done": False})
-    if request.POST.get("List-Unsubscribe") != "One-Click":
+    if kind not in actions.UNSUBSCRIBE_KINDS:
         return HttpResponseBadRequest(_("This unsubscribe link is not valid."))
+    if request.method == "GET" or request.POST.get("List-Unsubscribe") != "One-Click":
+        # Only the confirmation: link scanners follow links. Answered 200 rather than 4xx, so the valid token in
+        # the path is not written to the error log.
+        return render(request, "notifications/unsubscribe.html", {"kind": _kind_label(kind), "done": False})
     if request.POST.get("scope") == "all":
         kind = emails.ALL
     if not actions.do_unsubscribe(member_id, kind):

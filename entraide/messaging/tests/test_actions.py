@@ -323,3 +323,64 @@ def test_one_cannot_report_one_own_message_nor_one_outside_ones_conversations(al
     refused(lambda: actions.do_report_message(outsider, message.id), 404, "not_found")
     refused(lambda: actions.do_report_message(bob, message.id, "x" * 501), 422, "reason_too_long")
     assert not MessageReport.objects.exists()
+
+
+# --- found in review ------------------------------------------------------------------------------------------------
+
+def test_once_the_request_is_cancelled_its_conversation_is_read_only_for_both(alice, bob, matched):
+    conversation, _ = actions.do_start_for_request(alice, matched.id)
+    actions.do_send_message(bob, conversation.id, "J'arrive à 18 h")
+    aid.do_cancel(alice, matched.id, reason="plus besoin")
+    for who in (alice, bob):
+        refused(lambda: actions.do_send_message(who, conversation.id, "Encore là ?"), 409, "request_closed")
+        assert [m.body for m in queries.messages_page(who, conversation.id).items] == ["J'arrive à 18 h"]
+    assert Message.objects.count() == 1
+
+
+@pytest.mark.parametrize("bad", [10 ** 30, -1, 0, 2 ** 63])
+def test_ids_no_row_can_have_are_not_found_rather_than_a_crash(alice, bob, chat, bad):
+    refused(lambda: actions.do_send_message(alice, bad, "Bonjour"), 404, "not_found")
+    refused(lambda: actions.do_mark_read(alice, bad), 404, "not_found")
+    refused(lambda: actions.do_report_message(alice, bad), 404, "not_found")
+    refused(lambda: actions.do_block(alice, bad), 404, "not_found")
+    refused(lambda: actions.do_start_direct(alice, bad), 404, "not_found")
+    refused(lambda: queries.messages_page(alice, bad), 404, "not_found")
+    refused(lambda: queries.image_for(alice, bad), 404, "not_found")
+    refused(lambda: actions.do_unblock(alice, bad), 404, "not_found")
+
+
+def test_a_flood_of_pictures_is_refused_before_any_picture_is_decoded(alice, chat, monkeypatch, media_root):
+    monkeypatch.setattr(actions, "MESSAGE_LIMITS", ((1, 60),))
+    actions.do_send_message(alice, chat.id, "Un")
+    decoded = []
+    monkeypatch.setattr(actions.image_files, "clean", lambda f: decoded.append(f) or None)
+    refused(lambda: actions.do_send_message(alice, chat.id, "Deux", images=[picture()]), 429, "rate_limited")
+    assert decoded == []
+
+
+def test_a_failing_conversation_sync_does_not_stop_the_other_subscribers_or_the_write(
+        alice, bob, matched, monkeypatch, caplog, django_capture_on_commit_callbacks):
+    import logging
+
+    from entraide.core import events
+    from entraide.messaging import subscribers
+
+    actions.do_start_for_request(alice, matched.id)
+    heard = []
+
+    def after(sender, event, **kwargs):
+        heard.append(event["type"])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Le code de la porte est 1234")
+
+    monkeypatch.setattr(actions, "sync_request_participants", broken)
+    events.event_published.connect(after)
+    try:
+        with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+            aid.do_withdraw(bob, matched.id)
+    finally:
+        events.event_published.disconnect(after)
+    assert "request.updated" in heard  # a receiver connected after messaging's still heard it
+    assert "RuntimeError" in caplog.text and "1234" not in caplog.text
+    assert subscribers.logger.name == "entraide.messaging.subscribers"

@@ -208,3 +208,15 @@ def test_every_endpoint_is_documented_with_its_schemas(client):
     assert set(components["MessageOut"]["properties"]) == {"id", "conversation_id", "author", "body", "created_at",
                                                            "images", "mine"}
     assert components["ConversationOut"]["properties"]["kind"]["enum"] == ["direct", "request"]
+
+
+@pytest.mark.parametrize("path", ["/conversations/{big}/messages", "/conversations/{big}/read",
+                                  "/messages/{big}/report", "/members/{big}/block"])
+def test_a_huge_id_in_a_path_is_a_404_with_its_code(as_alice, path):
+    big = 10 ** 30
+    error(as_alice.post(path.format(big=big), {"body": "x"} if "messages" in path else None), 404, "not_found")
+
+
+def test_a_huge_id_in_a_read_is_a_404_and_unblocking_one_too(as_alice):
+    error(as_alice.get(f"/conversations/{10 ** 30}/messages"), 404, "not_found")
+    error(as_alice.delete(f"/members/{10 ** 30}/block"), 404, "not_found")

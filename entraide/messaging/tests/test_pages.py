@@ -176,3 +176,23 @@ def test_the_admin_lists_reports_with_the_body_and_conversations_without(admin_c
     report = MessageReport.objects.get()
     assert "Message signalé" in admin_client.get(f"/admin/messaging/messagereport/{report.id}/change/").content.decode()
     assert admin_client.get("/admin/messaging/messagereport/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/messages/{big}/", "/messages/{big}/messages/"])
+def test_a_huge_conversation_id_in_a_page_is_a_404(alice, path):
+    client = logged_in(alice)
+    assert client.get(path.format(big=10 ** 30)).status_code == 404
+    assert client.post("/messages/{big}/".format(big=10 ** 30), {"body": "Bonjour"}).status_code == 404
+
+
+def test_a_cancelled_requests_thread_shows_the_messages_but_no_form(alice, bob):
+    HelpOfferFactory(helper=bob, types=["groceries"])
+    req = aid.do_create_request(alice, type="groceries", description="Deux sacs de courses", **window())
+    aid.do_accept(bob, req.id)
+    conversation, _ = actions.do_start_for_request(alice, req.id)
+    actions.do_send_message(bob, conversation.id, "J'arrive")
+    aid.do_cancel(alice, req.id)
+    page = logged_in(bob).get(f"/messages/{conversation.id}/").content.decode()
+    assert "J&#x27;arrive" in page and 'id="closed-notice"' in page and 'id="message-form"' not in page
+    answer = logged_in(bob).post(f"/messages/{conversation.id}/", {"body": "Encore là ?"})
+    assert answer.status_code == 409 and Message.objects.count() == 1

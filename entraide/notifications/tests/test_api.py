@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from entraide.notifications import actions, queries
 from entraide.notifications.models import Notification, NotificationSettings
 
 from .conftest import client_for
@@ -115,3 +116,29 @@ def test_unknown_kinds_channels_and_categories_are_refused(alice):
     bad = _put(alice, digest="maybe")
     assert bad.status_code == 422 and "digest" in bad.json()["fields"]
     assert not NotificationSettings.objects.exists()
+
+
+@pytest.mark.parametrize("cursor", ["²", "١٢", "-1", "1e3", "9" * 25])
+def test_a_cursor_of_other_digits_or_too_many_is_refused_with_its_code(alice, cursor):
+    body = client_for(alice).get("/api/v1/notifications", {"cursor": cursor})
+    assert body.status_code == 422 and body.json()["code"] == "invalid_cursor"
+
+
+def test_marking_read_ids_no_row_can_have_marks_nothing_and_does_not_crash(alice, bob):
+    mine = note(alice)
+    answer = client_for(alice).post("/api/v1/notifications/read", {"ids": [10 ** 30, -5, 0, mine.id]},
+                                    content_type="application/json")
+    assert answer.status_code == 200 and answer.json()["marked"] == 1
+
+
+def test_saving_settings_is_rate_limited(alice):
+    client = client_for(alice)
+
+    def put(body):
+        return client.put("/api/v1/notifications/settings", body, content_type="application/json")
+
+    for _ in range(actions.SETTINGS_LIMIT[0]):
+        assert put({"digest": False}).status_code == 200
+    answer = put({"digest": True})
+    assert answer.status_code == 429 and answer.json()["code"] == "rate_limited" and answer["Retry-After"]
+    assert queries.settings_of(alice).digest is False

@@ -148,3 +148,85 @@ def test_the_digest_job_runs_at_the_digest_hour_local_time(settings):
     assert tasks.digest_time(datetime(2024, 1, 15, 6, 0))
     assert not tasks.digest_time(datetime(2024, 1, 15, 6, 1))
     assert tasks.digest_time(datetime(2024, 7, 15, 5, 0)) and not tasks.digest_time(datetime(2024, 7, 15, 6, 0))
+
+
+def test_at_risk_requests_are_counted_for_verified_members_only(home, bob):
+    from entraide.accounts.factories import MemberFactory
+
+    verified = member(home, "Vera Verifiee", user__email="vera@example.org")
+    unverified = MemberFactory(neighbourhood=home, display_name="Ugo Nonverifie", language="en",
+                               user__email="ugo@example.org")
+    HelpRequestFactory(requester=bob, at_risk=True)
+    HelpRequestFactory(requester=bob, at_risk=False)
+    digest.build_digests()
+    assert "2 new requests for help are waiting" in digest_of(verified).text
+    assert "1 new request for help is waiting" in digest_of(unverified).text
+
+
+def test_a_member_who_could_only_see_an_at_risk_request_gets_no_digest(home, bob):
+    from entraide.accounts.factories import MemberFactory
+
+    unverified = MemberFactory(neighbourhood=home, display_name="Ugo Nonverifie", language="en",
+                               user__email="ugo@example.org")
+    HelpRequestFactory(requester=bob, at_risk=True)
+    counts = digest.build_digests()
+    assert not OutboundEmail.objects.filter(recipient=unverified).exists()
+    assert "new request" in digest_of(bob).text and counts["empty"] >= 1
+
+
+def _at(hour: int) -> datetime:
+    local = timezone.localtime().replace(hour=hour, minute=5, second=0, microsecond=0)
+    return local
+
+
+def test_a_digest_run_a_killed_consumer_left_half_done_is_finished_by_the_sweep(alice, bob, zoe, settings,
+                                                                               monkeypatch):
+    import functools
+
+    from entraide.notifications.models import DigestRun
+
+    settings.ENTRAIDE_DIGEST_HOUR = 7
+    now = _at(8)
+    for author, title in ((bob, "Vide-grenier samedi"), (zoe, "Concert au parc")):
+        p = post(author, title)
+        type(p).objects.filter(id=p.id).update(created_at=now.replace(hour=6))
+    real_build, real_row, calls = digest.build_digests, digest._digest_row, []
+
+    def dies_at_the_second_member(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("consumer killed")
+        return real_row(*args, **kwargs)
+
+    # One member per batch, so the first member's digest is written before the worker dies.
+    monkeypatch.setattr(digest, "build_digests", functools.partial(real_build, batch=1))
+    monkeypatch.setattr(digest, "_digest_row", dies_at_the_second_member)
+    with pytest.raises(SystemExit):
+        digest.run_due(now)
+    monkeypatch.setattr(digest, "_digest_row", real_row)
+    assert list(OutboundEmail.objects.filter(kind="digest").values_list("recipient_id", flat=True)) == [alice.id]
+    assert digest.run_due(now + timedelta(minutes=1)) is None  # the lease still holds: nobody runs it twice
+    assert digest.run_due(now + digest.RUN_LEASE + timedelta(minutes=1))["written"] == 2
+    assert sorted(OutboundEmail.objects.filter(kind="digest").values_list("recipient_id", flat=True)) == sorted(
+        [alice.id, bob.id, zoe.id])
+    assert DigestRun.objects.get().finished_at is not None
+    assert digest.run_due(now + timedelta(hours=2)) is None  # finished: the sweep leaves it alone
+
+
+def test_before_the_digest_hour_the_sweep_writes_no_digest(alice, bob, settings):
+    settings.ENTRAIDE_DIGEST_HOUR = 7
+    post(bob, "Vide-grenier samedi")
+    assert digest.run_due(_at(6)) is None
+    assert not OutboundEmail.objects.filter(kind="digest").exists()
+
+
+def test_a_consumer_down_at_the_digest_hour_still_sends_the_digest_at_its_next_sweep(alice, bob, settings,
+                                                                                    monkeypatch):
+    settings.ENTRAIDE_DIGEST_HOUR = 7
+    later = _at(11)
+    p = post(bob, "Vide-grenier samedi")
+    type(p).objects.filter(id=p.id).update(created_at=later.replace(hour=6))
+    monkeypatch.setattr(tasks.timezone, "now", lambda: later)
+    monkeypatch.setattr(digest.timezone, "now", lambda: later)
+    tasks.sweep.call_local()
+    assert OutboundEmail.objects.filter(kind="digest", recipient=alice).exists()

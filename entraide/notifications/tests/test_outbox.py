@@ -204,3 +204,22 @@ def test_two_workers_claiming_at_once_never_share_a_row(alice):
         t.join()
     assert not set(claimed[0]) & set(claimed[1])
     assert sorted(claimed[0] + claimed[1]) == sorted(r.id for r in rows)
+
+
+def test_a_row_whose_every_attempt_killed_its_worker_ends_failed_and_visible(alice, settings):
+    settings.ENTRAIDE_EMAIL_MAX_ATTEMPTS = 3
+    row = write(alice)
+    for _ in range(3):  # three workers took it and died mid-send
+        assert [r.id for r in outbox.claim()] == [row.id]
+        OutboundEmail.objects.filter(id=row.id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert outbox.send_due() == {"sent": 0, "retry": 0, "failed": 0}
+    assert mail.outbox == []
+    row.refresh_from_db()
+    assert row.status == "failed" and row.attempts == 3 and row.last_error == "LeaseExpired"
+    assert OutboundEmail.objects.filter(status="failed").get() == row  # what the admin's status filter lists
+
+
+def test_a_subject_with_a_line_break_is_made_one_line(alice):
+    subject, _text, _html = emails.render_notification("en", "reply", {"name": "Bruno L.", "to": "post",
+                                                                       "title": "Vide-grenier\r\nsamedi"}, "/feed/")
+    assert subject == "Bruno L. replied to your post “Vide-grenier samedi”"

@@ -164,6 +164,43 @@ def test_a_forged_or_altered_token_is_refused(alice, bob):
     assert not NotificationSettings.objects.exists()
 
 
-def test_a_post_without_the_one_click_body_is_refused(alice):
-    assert Client().post(f"/notifications/unsubscribe/{_token(alice)}/", {}).status_code == 400
+def test_a_post_without_the_one_click_body_only_asks_again_and_logs_no_token(alice, caplog):
+    token = _token(alice)
+    answer = Client().post(f"/notifications/unsubscribe/{token}/", {})
+    assert answer.status_code == 200 and 'id="unsubscribe-form"' in answer.content.decode()
     assert not NotificationSettings.objects.exists()
+    assert token not in caplog.text  # a 4xx answer would have put the valid token in the request log
+
+
+@pytest.mark.parametrize("kind", ["sms", "digest2", "message "])
+def test_a_signed_token_of_a_kind_never_issued_is_refused_not_read_as_every_email(alice, kind):
+    token = _token(alice, kind)
+    assert Client().get(f"/notifications/unsubscribe/{token}/").status_code == 400
+    assert Client().post(f"/notifications/unsubscribe/{token}/", {"List-Unsubscribe": "One-Click"}).status_code == 400
+    assert not NotificationSettings.objects.exists()
+
+
+@pytest.mark.parametrize("kind, asked, done", [
+    ("message", "Stop receiving new-message emails?", "you will no longer receive new-message emails."),
+    ("digest", "Stop receiving daily digest emails?", "you will no longer receive daily digest emails."),
+    ("urgent_alert", "Stop receiving urgent-alert emails?", "you will no longer receive urgent-alert emails."),
+    ("", "Stop receiving any email from Entraide?", "you will no longer receive any email from Entraide."),
+])
+def test_the_unsubscribe_page_names_the_emails_it_stops(alice, kind, asked, done):
+    url = f"/notifications/unsubscribe/{_token(alice, kind)}/"
+    assert asked in Client().get(url).content.decode()
+    assert done in Client().post(url, {"List-Unsubscribe": "One-Click"}).content.decode()
+
+
+def test_only_the_unsubscribe_view_is_exempt_from_csrf():
+    from entraide.messaging import urls as messaging_urls
+    from entraide.notifications import urls
+
+    exempt = {p.name for p in [*urls.urlpatterns, *messaging_urls.urlpatterns]
+              if getattr(p.callback, "csrf_exempt", False)}
+    assert exempt == {"notifications_unsubscribe"}
+
+
+@pytest.mark.parametrize("cursor", ["²", "١٢", "12a", "9" * 40])
+def test_a_tampered_cursor_on_the_list_page_is_a_404_not_a_crash(alice, cursor):
+    assert client_for(alice).get("/notifications/", {"cursor": cursor}).status_code == 404

@@ -276,3 +276,54 @@ def test_payloads_and_emails_never_carry_addresses_or_message_bodies(home, alice
         assert "Miron" not in str(note.payload) and "4521" not in str(note.payload)
     for row in OutboundEmail.objects.all():
         assert "Miron" not in row.text + row.html and "4521" not in row.text + row.html
+
+
+def test_helpers_asked_but_not_chosen_are_not_told_who_took_the_request(home, alice, after_commit, settings):
+    settings.ENTRAIDE_AID_NOTIFY_FIRST = 2
+    paul, rita = helper_of(home, "Paul Aidant"), helper_of(home, "Rita Voisine")
+    req = ask(alice, after_commit)
+    with after_commit():
+        aid_actions.do_accept(paul, req.id)
+    told = Notification.objects.get(recipient=rita, type="request_update")
+    assert told.payload["role"] == "asked" and told.payload["name"] == ""
+    assert Notification.objects.get(recipient=alice, type="request_update").payload["name"] == "Paul A."
+    email = OutboundEmail.objects.get(recipient=rita, kind="request_update")
+    assert "Paul" not in email.subject + email.text + email.html
+
+
+def test_an_urgent_post_without_a_title_and_with_line_breaks_is_still_emailed(home, alice, bob, after_commit):
+    with after_commit():
+        feed_actions.do_create_post(alice, category="urgent", title="", body="Fuite de gaz\n\nÉvitez la rue Vieille")
+    row = OutboundEmail.objects.get(recipient=bob, kind="urgent_alert")
+    assert "\n" not in row.subject and "Fuite de gaz" in row.subject
+    assert row.status == "sent" and [m.to for m in mail.outbox] == [["bob@example.org"]]
+
+
+def test_notifying_many_members_costs_the_same_queries_as_notifying_two(home, alice, after_commit,
+                                                                          django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(recipients) -> int:
+        with CaptureQueriesContext(connection) as seen:
+            actions.notify([m.id for m in recipients], "message", payload={"name": "Alice M.", "conversation_id": 9},
+                           url="/messages/9/", thread="conversation:9", coalesce=True,
+                           dedupe=lambda m: f"message:conversation:9:{m.id}:{len(recipients)}")
+        return len(seen)
+
+    few = [member(home, f"Voisin Petit{i}", user__email=f"p{i}@example.org") for i in range(2)]
+    many = [member(home, f"Voisin Grand{i}", user__email=f"g{i}@example.org") for i in range(12)]
+    assert cost(many) == cost(few)
+    assert Notification.objects.filter(recipient__in=many).count() == 12
+    assert OutboundEmail.objects.filter(recipient__in=many).count() == 12
+
+
+def test_coalescing_by_email_only_looks_at_that_members_own_thread(alice, bob, after_commit):
+    # Bob reads messages by email only; an email of conversation 12 must not hold back one of conversation 1.
+    actions.do_update_settings(bob, channels={"message": {"in_app": False, "email": True}})
+    with after_commit():
+        _message(12, 1, alice, [alice, bob])
+        _message(1, 2, alice, [alice, bob])
+        _message(1, 3, alice, [alice, bob])
+    keys = sorted(OutboundEmail.objects.filter(recipient=bob).values_list("dedupe_key", flat=True))
+    assert keys == [f"message:conversation:12:{bob.id}:1", f"message:conversation:1:{bob.id}:2"]
