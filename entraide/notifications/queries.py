@@ -75,3 +75,8 @@ def followable_neighbourhoods(member: Member) -> list[Neighbourhood]:
     ids = readable_neighbourhood_ids(member)
     found = {n.id: n for n in Neighbourhood.objects.filter(id__in=ids)}
     return [found[i] for i in ids if i in found]
+
+
+def language_of(member_id: int) -> str | None:
+    """The language a member's emails are written in (the unsubscribe page answers in it)."""
+    return Member.objects.filter(id=member_id).values_list("language", flat=True).first()

@@ -12,6 +12,7 @@ from django.core import signing
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -120,6 +121,12 @@ def unsubscribe(request, token: str):
         return HttpResponseBadRequest(_("This unsubscribe link is not valid."))
     if kind not in actions.UNSUBSCRIBE_KINDS:
         return HttpResponseBadRequest(_("This unsubscribe link is not valid."))
+    # The page speaks the language its email was written in: the member's, whoever's browser opens the link.
+    with translation.override(queries.language_of(member_id) or translation.get_language()):
+        return _unsubscribe(request, member_id, kind)
+
+
+def _unsubscribe(request, member_id: int, kind: str):
     if request.method == "GET" or request.POST.get("List-Unsubscribe") != "One-Click":
         # Only the confirmation: link scanners follow links. Answered 200 rather than 4xx, so the valid token in
         # the path is not written to the error log.

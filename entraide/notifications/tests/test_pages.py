@@ -204,3 +204,11 @@ def test_only_the_unsubscribe_view_is_exempt_from_csrf():
 @pytest.mark.parametrize("cursor", ["²", "١٢", "12a", "9" * 40])
 def test_a_tampered_cursor_on_the_list_page_is_a_404_not_a_crash(alice, cursor):
     assert client_for(alice).get("/notifications/", {"cursor": cursor}).status_code == 404
+
+
+def test_the_unsubscribe_page_speaks_the_language_of_the_member_it_was_sent_to(alice):
+    alice.language = "fr"
+    alice.save()
+    url = f"/notifications/unsubscribe/{_token(alice, 'digest')}/"
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get(url).content.decode()
+    assert "Ne plus recevoir les e-mails du résumé quotidien ?" in page

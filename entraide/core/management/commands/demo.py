@@ -160,4 +160,6 @@ class Command(BaseCommand):
         relaxed = "" if settings.ENTRAIDE_REQUIRE_VERIFICATION else " (relaxed: ENTRAIDE_REQUIRE_VERIFICATION=false)"
         self.stdout.write(f"Address verification required: {settings.ENTRAIDE_REQUIRE_VERIFICATION}{relaxed}")
         self.stdout.write("Letters with verification codes: log in as the operator, /admin/ > Neighbourhoods > print.")
+        self.stdout.write("Emails (the match for Karim, messages, digests) are printed below as they are sent; "
+                          "`.venv/bin/entraide send-digests --force` sends today's digest now.")
         self.stdout.write("")
