@@ -3,7 +3,7 @@
     .venv/bin/python bench/live.py --clients 1000 --posts 50 --interval 0.2 [--db sqlite|postgres] [--redis-db 13]
 
 1. Seed (a subprocess, `bench/live.py seed`): migrate a fresh database (SQLite file in a temporary directory, or
-   PostgreSQL `live_helper_bench`), import the 80 Paris quartiers, bulk-insert `--clients` verified members with a
+   PostgreSQL `entraide_live_bench`), import the 80 Paris quartiers, bulk-insert `--clients` verified members with a
    bearer token each: 80 % in Saint-Gervais, 20 % next door in Saint-Merri, half of whom chose to read Saint-Gervais.
 2. Two uvicorn processes (`entraide serve --websockets-only`, ports 8101 and 8102) share the database and
    REDIS_URL=redis://127.0.0.1:6379/<redis-db> (channels-redis).
@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 ENTRAIDE = str(Path(sys.executable).parent / "entraide")
-DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/live_helper_bench"
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/entraide_live_bench"
 TARGETS = {"delivered_share": 1.0, "p99_ms": 250.0}
 
 
