@@ -85,8 +85,12 @@ def rejoin(member_id: int) -> None:
 
 
 async def _send_all(layer, pairs: list[tuple[str, dict]]) -> None:
+    # One group failing (a Redis hiccup) must not silence the groups after it.
     for group, message in pairs:
-        await layer.group_send(group, message)
+        try:
+            await layer.group_send(group, message)
+        except Exception as exc:  # noqa: BLE001 - logged, and the next group still hears it
+            _log(exc)
 
 
 # The event loop of the ASGI server this process is, if it is one (`entraide serve` sets it). Sends are then

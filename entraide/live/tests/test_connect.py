@@ -109,6 +109,7 @@ def test_the_origin_may_be_another_port_of_an_allowed_host(alice):
     {"text_data": '{"no": "type"}'},
     {"text_data": json.dumps({"type": "ping", "pad": "x" * 10_000})},
     {"bytes_data": b"\x00\x01binary"},
+    {"text_data": "[" * 3000},  # nests deeper than json recurses: a RecursionError, not a ValueError
 ])
 def test_a_malformed_frame_is_answered_bad_frame_and_the_connection_is_kept(alice, bad):
     comm = communicator(token=token_for(alice))
@@ -133,5 +134,109 @@ def test_an_unknown_path_is_not_a_websocket_endpoint(alice):
         comm = WebsocketCommunicator(application, "/ws/v1/other", headers=[ORIGIN])
         with pytest.raises(ValueError):  # URLRouter: no route found
             await comm.connect()
+
+    run(scenario)
+
+
+def test_a_session_of_a_deactivated_account_is_refused(alice):
+    cookie = session_cookie(alice)
+    alice.user.is_active = False
+    alice.user.save()
+    _, code = run(_refused, communicator(headers=[(b"cookie", cookie), ORIGIN]))
+    assert code == 4401
+
+
+def test_a_wildcard_in_allowed_hosts_does_not_make_every_site_an_origin_of_ours(alice, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    headers = [(b"cookie", session_cookie(alice)), (b"host", b"entraide.example.org"),
+               (b"origin", b"https://evil.example")]
+    _, code = run(_refused, communicator(headers=headers))
+    assert code == 4403
+
+
+def test_with_a_wildcard_the_host_connected_to_is_still_an_origin_of_ours_on_any_port(alice, settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    headers = [(b"cookie", session_cookie(alice)), (b"host", b"entraide.example.org:8001"),
+               (b"origin", b"https://entraide.example.org")]
+    run(_opens_and_pongs, communicator(headers=headers))
+
+
+def test_an_origin_of_csrf_trusted_origins_may_use_the_session(alice, settings):
+    # Pages on www., WebSockets behind the proxy on live.: the operator trusts the pages' origin.
+    settings.ALLOWED_HOSTS = ["live.example.org"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://*.example.org"]
+    headers = [(b"cookie", session_cookie(alice)), (b"host", b"live.example.org"),
+               (b"origin", b"https://www.example.org")]
+    run(_opens_and_pongs, communicator(headers=headers))
+    settings.CSRF_TRUSTED_ORIGINS = ["https://www.example.org"]
+    headers[2] = (b"origin", b"https://www.example.org.evil.example")
+    _, code = run(_refused, communicator(headers=headers))
+    assert code == 4403
+
+
+def test_a_flood_of_frames_is_answered_up_to_the_budget_then_dropped_and_the_connection_is_kept(alice, monkeypatch):
+    from entraide.live import consumers
+
+    burst, over = consumers.FRAME_BURST, 30
+    calls = []
+
+    def clock():  # time stands still while the client floods (one reading at connect, one per frame), then moves
+        calls.append(None)
+        return 0.0 if len(calls) <= 1 + burst + over else 1000.0
+
+    monkeypatch.setattr(consumers, "clock", clock)
+    comm = communicator(token=token_for(alice))
+
+    async def scenario():
+        assert (await comm.connect())[0]
+        for _ in range(burst + over):
+            await comm.send_to(text_data=PING)
+        await comm.send_to(text_data="not json")  # read once time has moved: the budget has refilled
+        for _ in range(burst):
+            assert await frame(comm) == {"type": "pong"}
+        # The next answer is to the last frame: the pings over budget got none, and the connection is still open.
+        assert await frame(comm) == {"type": "error", "data": {"code": "bad_frame"}}
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_frames_make_no_database_query(alice, monkeypatch, django_assert_max_num_queries):
+    from entraide.live import consumers
+
+    monkeypatch.setattr(consumers, "FRAME_BURST", 1000)
+    comm = communicator(token=token_for(alice))
+
+    async def scenario():
+        assert (await comm.connect())[0]
+        for _ in range(50):
+            await comm.send_to(text_data="not json")
+        for _ in range(50):
+            assert (await frame(comm))["data"] == {"code": "bad_frame"}
+        await comm.disconnect()
+
+    with django_assert_max_num_queries(10):  # connecting reads the token and the groups; the frames nothing
+        run(scenario)
+
+
+def test_an_open_connection_of_an_account_deactivated_since_is_closed_with_4401_at_its_next_rejoin(alice):
+    from channels.db import database_sync_to_async
+
+    from entraide.live import fanout
+
+    comm = communicator(token=token_for(alice))
+
+    def deactivate():
+        alice.user.is_active = False
+        alice.user.save()
+
+    async def scenario():
+        assert (await comm.connect())[0]
+        await database_sync_to_async(deactivate)()
+        await database_sync_to_async(fanout.rejoin)(alice.id)
+        assert await frame(comm) == {"type": "error", "data": {"code": "not_authenticated"}}
+        closing = await comm.receive_output(timeout=5)
+        assert closing["type"] == "websocket.close" and closing["code"] == 4401
+        await comm.wait()
 
     run(scenario)

@@ -262,3 +262,44 @@ def test_a_failing_channel_layer_never_breaks_the_write(alice, monkeypatch, capl
     assert created.pk is not None
     assert "live fan-out failed: ConnectionError" in caplog.text
     assert "secret" not in caplog.text
+
+
+@pytest.mark.parametrize("change", ["member_clear", "neighbourhood_remove", "neighbourhood_clear"])
+def test_whichever_side_of_reads_nearby_is_changed_the_reader_stops_hearing_it(alice, nadia, change):
+    token = token_for(nadia)
+    neighbourhood = alice.neighbourhood
+
+    def stop_reading():
+        if change == "member_clear":
+            nadia.reads_nearby.clear()
+        elif change == "neighbourhood_remove":
+            neighbourhood.nearby_readers.remove(nadia)
+        else:  # post_clear carries no member ids: who read it must be noted before
+            neighbourhood.nearby_readers.clear()
+
+    async def scenario():
+        comm = await opened(token)
+        await database_sync_to_async(stop_reading)()
+        await nothing_until_marker(comm, nadia.id)  # after the re-join, on the same channel
+        await post(alice, audience="nearby")
+        await nothing_until_marker(comm, nadia.id)
+        await comm.disconnect()
+
+    run(scenario)
+
+
+def test_a_reader_added_from_the_neighbourhoods_side_starts_hearing_it(alice, nearby):
+    from entraide.accounts.factories import MemberFactory
+
+    karim = MemberFactory(neighbourhood=nearby, verified=True)
+    token = token_for(karim)
+
+    async def scenario():
+        comm = await opened(token)
+        await database_sync_to_async(alice.neighbourhood.nearby_readers.add)(karim)
+        await nothing_until_marker(comm, karim.id)
+        shared = await post(alice, audience="nearby")
+        assert (await frame(comm))["data"]["post_id"] == shared.id
+        await comm.disconnect()
+
+    run(scenario)

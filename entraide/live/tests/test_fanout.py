@@ -90,3 +90,38 @@ def test_in_a_server_process_sends_are_handed_to_the_server_loop_even_from_a_pla
         loop.call_soon_threadsafe(loop.stop)
         server.join(5)
         loop.close()
+
+
+def test_a_group_that_fails_does_not_silence_the_groups_after_it(monkeypatch, caplog):
+    calls = []
+
+    class Flaky:
+        async def group_send(self, group, message):
+            calls.append(group)
+            if group == "hood.1.all":
+                raise ConnectionError("redis://:secret@host timed out")
+
+    monkeypatch.setattr("channels.layers.get_channel_layer", lambda *a, **k: Flaky())
+    fanout.send([("hood.1.all", {"type": "live.event", "text": "{}"}), ("hood.1.nearby", {"type": "live.event"})])
+    assert calls == ["hood.1.all", "hood.1.nearby"]
+    assert "live fan-out failed: ConnectionError" in caplog.text and "secret" not in caplog.text
+
+
+def test_without_a_running_server_loop_sends_run_on_a_loop_of_their_own(monkeypatch):
+    # The server stopped (lifespan shutdown) or never started: a job finishing then still publishes safely.
+    import asyncio
+
+    stopped = asyncio.new_event_loop()
+    calls = []
+
+    class Layer:
+        async def group_send(self, group, message):
+            calls.append(asyncio.get_running_loop() is not stopped)
+
+    monkeypatch.setattr("channels.layers.get_channel_layer", lambda *a, **k: Layer())
+    monkeypatch.setattr(fanout, "server_loop", stopped)
+    try:
+        fanout.send([("member.1", {"type": "live.event", "text": "{}"})])
+    finally:
+        stopped.close()
+    assert calls == [True]

@@ -95,3 +95,69 @@ def test_the_access_log_never_writes_query_strings(capsys):
     text = capsys.readouterr().out
     assert '"GET /api/v1/openapi.json HTTP/1.1" 200' in text
     assert "s3cret" not in text and "Rivoli" not in text
+
+
+def test_without_an_access_log_uvicorns_records_still_lose_their_query_string_on_the_way_to_root(caplog):
+    import logging
+
+    from entraide.core.management.commands import serve
+
+    serve._logging(access_log=False)  # `--websockets-only` behind a proxy that logs for itself, say
+    try:
+        with caplog.at_level(logging.WARNING):
+            logging.getLogger("uvicorn.error").warning('%s - "WebSocket %s" 403', "127.0.0.1:5000",
+                                                       "/ws/v1/events?token=s3cret")
+    finally:
+        for name in ("uvicorn.access", "uvicorn.error"):
+            logging.getLogger(name).handlers[:] = []
+    assert '"WebSocket /ws/v1/events" 403' in caplog.text
+    assert "s3cret" not in caplog.text
+
+
+SUPERVISED = """
+import sys
+from entraide.core.management.commands.serve import supervise
+sleeper = [sys.executable, "-c", "import os, time; print(os.getpid(), flush=True); time.sleep(120)"]
+sys.exit(supervise([sleeper, sleeper], grace_seconds=10))
+"""
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child that died but was not reaped yet would still answer: read its state.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"
+
+
+def test_sigterm_to_serve_in_redis_mode_stops_every_process_it_started():
+    # systemd or a container runtime signals the main process only; the WebSocket server and the job consumer
+    # must not be left running.
+    import signal
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", SUPERVISED], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)  # its own group: only the signal sent below reaches it
+    try:
+        pids = [int(parent.stdout.readline()) for _ in range(2)]
+        parent.send_signal(signal.SIGTERM)
+        assert parent.wait(timeout=20) == 0
+        assert not any(_alive(pid) for pid in pids)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def test_when_one_supervised_process_ends_the_others_are_stopped_and_its_code_returned():
+    import sys
+
+    from entraide.core.management.commands.serve import supervise
+
+    code = supervise([[sys.executable, "-c", "import sys; sys.exit(3)"],
+                      [sys.executable, "-c", "import time; time.sleep(120)"]], grace_seconds=10)
+    assert code == 3

@@ -12,6 +12,9 @@ Two layouts, chosen by REDIS_URL:
   too. The trade-off: one process, no parallel web workers; fine for a demo or a small association, not for a
   city (set REDIS_URL).
 
+Stopping: in embedded mode uvicorn handles SIGINT/SIGTERM and the huey threads are stopped after it; in REDIS_URL
+mode `supervise` forwards either signal to the three processes and waits for them.
+
 Access logs carry the path only, never the query string: `?token=` is a secret and queries may hold addresses
 (DESIGN.md, privacy rules). uvicorn's log lines are filtered to the path.
 """
@@ -22,6 +25,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -43,9 +47,12 @@ class PathOnly(logging.Filter):
 def _logging(access_log: bool) -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.addFilter(PathOnly())
     for name in ("uvicorn.access", "uvicorn.error"):
         logger = logging.getLogger(name)
+        # On the loggers, not only our handler: without access_log their records propagate to whatever handlers
+        # the root logger has, and those must not see a query string either.
+        if not any(isinstance(f, PathOnly) for f in logger.filters):
+            logger.addFilter(PathOnly())
         logger.handlers[:] = [handler] if access_log else []
         logger.setLevel(logging.INFO if access_log else logging.WARNING)
         logger.propagate = not access_log
@@ -127,15 +134,50 @@ class Command(BaseCommand):
         self.stdout.write(f"Serving Entraide on http://{host}:{port}/, WebSockets on ws://{host}:{ws_port}/ws/v1/"
                           f"events (Ctrl-C to stop)")
         sys.stdout.flush()
-        # Both share the terminal's process group: Ctrl-C stops them with gunicorn.
-        subprocess.Popen([entraide, "serve", "--websockets-only", "--host", host, "--port", str(ws_port)],
-                         cwd=str(settings.BASE_DIR))
+        commands = [[entraide, "serve", "--websockets-only", "--host", host, "--port", str(ws_port)]]
         if settings.ENTRAIDE_RUN_JOBS:
             # The job consumer (huey) beside the web workers. In production run `entraide run_huey` on its own.
-            subprocess.Popen([entraide, "run_huey", "--quiet"], cwd=str(settings.BASE_DIR))
+            commands.append([entraide, "run_huey", "--quiet"])
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-        os.execv(gunicorn, [gunicorn, "entraide.wsgi:application", "--bind", f"{host}:{port}",
-                            "--workers", str(opts["workers"]), "--access-logfile", "-",
-                            # The path only: query strings may carry addresses (DESIGN.md, privacy rules).
-                            "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-                            "--chdir", str(settings.BASE_DIR)])
+        commands.append([gunicorn, "entraide.wsgi:application", "--bind", f"{host}:{port}",
+                         "--workers", str(opts["workers"]), "--access-logfile", "-",
+                         # The path only: query strings may carry addresses (DESIGN.md, privacy rules).
+                         "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+                         "--chdir", str(settings.BASE_DIR)])
+        sys.exit(supervise(commands, cwd=str(settings.BASE_DIR)))
+
+
+def supervise(commands: list[list[str]], *, cwd: str | None = None, grace_seconds: float = 30) -> int:
+    """Run the processes side by side until SIGINT/SIGTERM arrives or one of them ends, then stop them all.
+
+    Ctrl-C reaches every process of the terminal's group anyway, but SIGTERM (systemd, a container runtime, `kill`)
+    reaches this process only: the others would be left running, the WebSocket port and the job queue still held.
+    Returns the exit code of the process that ended first (0 when stopped by a signal).
+    """
+    stop: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    children: list[subprocess.Popen] = []
+    code = 0
+    try:
+        children = [subprocess.Popen(command, cwd=cwd) for command in commands]
+        while not stop:
+            ended = [c for c in children if c.poll() is not None]
+            if ended:
+                code = ended[0].returncode
+                break
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        deadline = time.monotonic() + grace_seconds
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code

@@ -6,9 +6,9 @@
   "use strict";
   var script = document.currentScript || document.querySelector("script[data-ws-url]");
   if (!script || !window.WebSocket) return;
-  var PING_MS = 25000, FIRST_RETRY_MS = 1000, MAX_RETRY_MS = 30000;
+  var PING_MS = 25000, FIRST_RETRY_MS = 1000, MAX_RETRY_MS = 30000, STABLE_MS = 10000;
   var FINAL_CODES = { 4401: true, 4403: true }; // not authenticated, bad origin: retrying cannot help
-  var socket = null, pinger = null, retryMs = FIRST_RETRY_MS;
+  var socket = null, pinger = null, retryMs = FIRST_RETRY_MS, openedAt = null;
 
   // data-ws-url: "wss://host/path" as is; ":8001/path" the page's host on another port; "/path" the page's host.
   function resolve(url) {
@@ -28,7 +28,7 @@
   function connect() {
     socket = new WebSocket(resolve(script.getAttribute("data-ws-url")));
     socket.onopen = function () {
-      retryMs = FIRST_RETRY_MS;
+      openedAt = Date.now();
       document.documentElement.setAttribute("data-live", "open"); // for styles and tests: updates are flowing
       pinger = setInterval(function () {
         if (socket.readyState === WebSocket.OPEN) socket.send('{"type":"ping"}');
@@ -41,6 +41,10 @@
       clearInterval(pinger);
       document.documentElement.setAttribute("data-live", "closed");
       if (FINAL_CODES[event.code]) return;
+      // The backoff starts again only after a connection that lasted: a server accepting then closing at once
+      // (overloaded, failing) must not be hit once a second by every page.
+      if (openedAt !== null && Date.now() - openedAt >= STABLE_MS) retryMs = FIRST_RETRY_MS;
+      openedAt = null;
       // Capped exponential backoff with jitter, so a restarted server is not hit by every page at once.
       setTimeout(connect, retryMs / 2 + Math.random() * retryMs / 2);
       retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
