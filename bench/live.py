@@ -9,14 +9,17 @@
    REDIS_URL=redis://127.0.0.1:6379/<redis-db> (channels-redis).
 3. This process opens one WebSocket per member (the `websockets` library, asyncio), alternating between the two
    servers, and waits until every one answered a ping.
-4. A third process (`bench/live.py post`, REDIS_URL set) calls the real write path,
+4. A third process (`bench/live.py post`, REDIS_URL set) first sends the floor: `--posts` frames of the same shape
+   straight to the same groups through the same channel layer (no write, no commit, no subscriber). Then it calls
+   the real write path,
    `entraide.feed.actions.do_create_post`, `--posts` times, `--interval` seconds apart, by different Saint-Gervais
    authors, alternating audience `neighbourhood` and `nearby`; it records the time just before each call (the post's
    title carries it too). Latency = time a client received `post.created` minus that time (one machine, one clock),
    so it includes the write itself, the commit, the fan-out through Redis and the delivery.
 5. Expected deliveries: every Saint-Gervais member for every post, plus the Saint-Merri readers of Saint-Gervais for
    the `nearby` posts. Reported: share delivered, p50/p99/max latency, and deliveries to someone who may not read the
-   post (must be 0). The load average is sampled while the posts go out.
+   post (must be 0), and the floor's p50/p99 with the ratio p99 / floor p99. The load average is sampled while the
+   frames go out.
 """
 from __future__ import annotations
 
@@ -108,8 +111,8 @@ def post(posts: int, interval: float, authors: list[int], out: Path) -> None:
     from entraide.accounts.models import Member
     from entraide.feed.actions import do_create_post
 
-    results = []
     members = {m.id: m for m in Member.objects.filter(id__in=authors)}
+    results = floor(posts, interval, members[authors[0]].neighbourhood_id)
     next_at = time.monotonic()
     for i in range(posts):
         author = members[authors[i % len(authors)]]
@@ -122,6 +125,32 @@ def post(posts: int, interval: float, authors: list[int], out: Path) -> None:
                         "write_ms": (time.time() - sent) * 1000})
         next_at += interval
     out.write_text(json.dumps(results))
+
+
+def floor(posts: int, interval: float, home_id: int) -> list[dict]:
+    """The floor, in the same run: frames of the same shape sent straight to the same groups through the same
+    channel layer from one event loop, with no Django write, no commit and no subscriber. Negative post ids."""
+    from channels.layers import get_channel_layer
+
+    from entraide.live import fanout
+
+    async def run() -> list[dict]:
+        layer, results = get_channel_layer(), []
+        next_at = time.monotonic()
+        for i in range(posts):
+            audience = "nearby" if i % 2 else "neighbourhood"
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            sent = time.time()
+            text = json.dumps({"type": "post.created", "data": {"post_id": -(i + 1), "audience": audience}})
+            groups = [fanout.hood_group(home_id, "all")] + ([fanout.hood_group(home_id, "nearby")] if i % 2 else [])
+            for group in groups:
+                await layer.group_send(group, {"type": fanout.EVENT_MESSAGE, "text": text})
+            results.append({"post_id": -(i + 1), "sent": sent, "audience": audience, "floor": True,
+                            "write_ms": (time.time() - sent) * 1000})
+            next_at += interval
+        return results
+
+    return asyncio.run(run())
 
 
 # --- the clients -----------------------------------------------------------------------------------------------
@@ -327,7 +356,29 @@ async def _measure(args, env: dict, rows: list[dict], ports: list[int], posts_fi
         await proc.wait()
     received = [tuple(r) for k in range(args.client_procs)
                 for r in json.loads((tmp / f"received-{k}.json").read_text())]
-    posts = {p["post_id"]: p for p in json.loads(posts_file.read_text())}
+    sent = json.loads(posts_file.read_text())
+    floor_latencies, _, floor_seen, floor_expected = _latencies(
+        received, {p["post_id"]: p for p in sent if p.get("floor")}, rows)
+    posts = {p["post_id"]: p for p in sent if not p.get("floor")}
+    latencies, wrong, seen, expected = _latencies(received, posts, rows)
+    return {"clients": len(rows), "posts": len(posts), "expected_deliveries": expected, "delivered": len(seen),
+            "delivered_share": round(len(seen) / expected, 4) if expected else 0.0, "wrong_deliveries": wrong,
+            "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
+            "max_ms": round(max(latencies), 1) if latencies else None,
+            # The same frames through the same layer without the write path: what the transport alone costs.
+            "floor_p50_ms": round(percentile(floor_latencies, 50), 1),
+            "floor_p99_ms": round(percentile(floor_latencies, 99), 1),
+            "floor_delivered_share": round(len(floor_seen) / floor_expected, 4) if floor_expected else 0.0,
+            "p99_over_floor": round(percentile(latencies, 99) / percentile(floor_latencies, 99), 2),
+            # do_create_post itself, every subscriber included (live's fan-out is one of them): part of the latency.
+            "write_p50_ms": round(percentile([p["write_ms"] for p in posts.values()], 50), 1),
+            "write_max_ms": round(max(p["write_ms"] for p in posts.values()), 1), **load.summary(),
+            "cpus": os.cpu_count()}
+
+
+def _latencies(received: list, posts: dict, rows: list[dict]) -> tuple[list[float], int, set, int]:
+    """Latencies of the first delivery of each post to each member who may read it, deliveries to someone who may
+    not, the (member, post) pairs delivered, and how many were expected."""
     readers = {r["member_id"]: r for r in rows}
     expected = sum(sum(1 for r in rows if r["home"] or (p["audience"] == "nearby" and r["reads_home"]))
                    for p in posts.values())
@@ -344,14 +395,7 @@ async def _measure(args, env: dict, rows: list[dict], ports: list[int], posts_fi
             continue
         seen.add((member_id, post_id))
         latencies.append((at - p["sent"]) * 1000)
-    return {"clients": len(rows), "posts": len(posts), "expected_deliveries": expected, "delivered": len(seen),
-            "delivered_share": round(len(seen) / expected, 4) if expected else 0.0, "wrong_deliveries": wrong,
-            "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
-            "max_ms": round(max(latencies), 1) if latencies else None,
-            # do_create_post itself, every subscriber included (live's fan-out is one of them): part of the latency.
-            "write_p50_ms": round(percentile([p["write_ms"] for p in posts.values()], 50), 1),
-            "write_max_ms": round(max(p["write_ms"] for p in posts.values()), 1), **load.summary(),
-            "cpus": os.cpu_count()}
+    return latencies, wrong, seen, expected
 
 
 async def _wait_listening(ports: list[int], timeout: float = 60) -> None:

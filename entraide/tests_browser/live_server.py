@@ -46,7 +46,7 @@ def _start() -> None:
 
     port = _free_port()
     # The fixture below sets fanout.server_loop for each test itself, so no lifespan.
-    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, ws="websockets",
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, ws="websockets-sansio",
                                            lifespan="off", log_config=None, access_log=False))
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_until_complete, args=(server.serve(),), name="uvicorn", daemon=True).start()

@@ -117,7 +117,9 @@ def test_without_an_access_log_uvicorns_records_still_lose_their_query_string_on
 SUPERVISED = """
 import sys
 from entraide.core.management.commands.serve import supervise
-sleeper = [sys.executable, "-c", "import os, time; print(os.getpid(), flush=True); time.sleep(120)"]
+# One write per line: with PYTHONUNBUFFERED, print() writes the number and the newline apart, and the two
+# sleepers' lines could interleave.
+sleeper = [sys.executable, "-c", "import os, time; os.write(1, b'%d\\\\n' % os.getpid()); time.sleep(120)"]
 sys.exit(supervise([sleeper, sleeper], grace_seconds=10))
 """
 
@@ -141,10 +143,12 @@ def test_sigterm_to_serve_in_redis_mode_stops_every_process_it_started():
     import subprocess
     import sys
 
-    parent = subprocess.Popen([sys.executable, "-c", SUPERVISED], stdout=subprocess.PIPE, text=True,
-                              start_new_session=True)  # its own group: only the signal sent below reaches it
+    parent = subprocess.Popen([sys.executable, "-c", SUPERVISED], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)  # its own group: only the signal sent below reaches it
     try:
-        pids = [int(parent.stdout.readline()) for _ in range(2)]
+        lines = [parent.stdout.readline() for _ in range(2)]
+        assert all(line.strip().isdigit() for line in lines), lines
+        pids = [int(line) for line in lines]
         parent.send_signal(signal.SIGTERM)
         assert parent.wait(timeout=20) == 0
         assert not any(_alive(pid) for pid in pids)

@@ -63,7 +63,8 @@ def run_asgi(host: str, port: int, *, jobs: bool, access_log: bool = True) -> No
     huey consumer runs beside it.
 
     uvicorn rather than daphne: the same 1,000 WebSocket clients got their frames with p99 149 ms against 341 ms
-    under daphne on this 2-core machine (bench/live.py, docs/benchmarks.md).
+    under daphne on this 2-core machine; websockets' sans-I/O protocol rather than its legacy one (deprecated):
+    p99 104-106 ms against 130-170 ms in alternating runs (bench/live.py, docs/benchmarks.md).
     """
     import uvicorn
 
@@ -71,7 +72,7 @@ def run_asgi(host: str, port: int, *, jobs: bool, access_log: bool = True) -> No
 
     consumer = _start_job_consumer() if jobs else None
     _logging(access_log)
-    config = uvicorn.Config(application, host=host, port=port, loop="uvloop", http="httptools", ws="websockets",
+    config = uvicorn.Config(application, host=host, port=port, loop="uvloop", http="httptools", ws="websockets-sansio",
                             ws_max_size=MAX_WS_MESSAGE_BYTES, lifespan="on", log_config=None, access_log=access_log,
                             proxy_headers=False, server_header=False)
     try:
