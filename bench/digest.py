@@ -267,6 +267,7 @@ def main() -> None:
     rerun_s = time.perf_counter() - start
     log(f"rerun in {rerun_s:.1f} s: {again}")
     total = build_s + send_s
+    mime_bytes = RenderingNullBackend.bytes_out
     floor_s = mime_floor(built["written"])
     log(f"floor (the same number of messages built from memory) in {floor_s:.1f} s")
     result.update({
@@ -274,7 +275,7 @@ def main() -> None:
         "members_per_s": round(ARGS.members / total), "digests_written": built["written"],
         "skipped_empty": built["empty"], "digest_off": built["off"], "sent": sent["sent"],
         "send_failures": sent["retry"] + sent["failed"], "rerun_written": again["written"],
-        "rerun_s": round(rerun_s, 1), "mime_mb": round(RenderingNullBackend.bytes_out / 1e6, 1),
+        "rerun_s": round(rerun_s, 1), "mime_mb": round(mime_bytes / 1e6, 1),
         "pending_after": OutboundEmail.objects.filter(status="pending").count(),
         # The floor, in the same run: as many messages of the same sizes, built and serialised by the same backend
         # from strings in memory (no database, no template, no outbox). total / floor is what the digest adds.

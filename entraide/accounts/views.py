@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from entraide.core.pages import member_or_404
 from entraide.core.errors import EntraideError
 from entraide.places.models import Neighbourhood
 
@@ -17,24 +18,16 @@ from .letters import letters_pdf
 from .permissions import can_act
 
 
-def _member_or_404(request):
-    member = queries.member_of(request.user)
-    if member is None:
-        from django.http import Http404
-
-        raise Http404
-    return member
-
 
 @login_required
 def profile(request):
-    member = _member_or_404(request)
+    member = member_or_404(request)
     return render(request, "accounts/profile.html", {"member": member, "can_post": can_act(member)})
 
 
 @login_required
 def settings_page(request):
-    member = _member_or_404(request)
+    member = member_or_404(request)
     initial = {"display_name": member.display_name, "language": member.language,
                "reads_nearby": [str(i) for i in member.reads_nearby.values_list("id", flat=True)]}
     form = ProfileForm(request.POST or None, member=member, initial=initial)
@@ -57,7 +50,7 @@ def settings_page(request):
 @login_required
 @require_POST
 def move(request):
-    member = _member_or_404(request)
+    member = member_or_404(request)
     form = MoveForm(request.POST, prefix="move")
     if form.is_valid():
         actions.do_move_home(member, address=form.cleaned_data.get("address"), lat=form.cleaned_data.get("lat"),
@@ -71,7 +64,7 @@ def move(request):
 
 @login_required
 def verify(request):
-    member = _member_or_404(request)
+    member = member_or_404(request)
     letter_form, invitation_form = CodeForm(prefix="letter"), CodeForm(prefix="invitation")
     geolocation_form = GeolocationForm(prefix="geo")
     status = 200
@@ -106,7 +99,7 @@ def verify(request):
 
 @login_required
 def invitations(request):
-    member = _member_or_404(request)
+    member = member_or_404(request)
     if request.method == "POST":
         try:
             invitation = actions.do_create_invitation(member)

@@ -12,12 +12,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from entraide.core.pages import member_or_404, safe_next
 from entraide.accounts.permissions import can_act
-from entraide.accounts.queries import member_of
 from entraide.core.errors import EntraideError, NotFound
 from entraide.feed.queries import active_crises
 from entraide.places import geo
@@ -37,12 +36,6 @@ PUBLIC_REASONS = (EventKind.CANCELLED, EventKind.WIDENED)
 
 # --- helpers ----------------------------------------------------------------------------------------------------
 
-def _member(request):
-    member = member_of(request.user)
-    if member is None:
-        raise Http404
-    return member
-
 
 def _status(exc: EntraideError) -> int:
     return exc.status if 400 <= exc.status < 500 and exc.status != 404 else 400
@@ -56,13 +49,6 @@ def _refusal(request, member) -> bool:
                               "contact anyone."))
     return True
 
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return default
 
 
 def _get_request(member, request_id: int):
@@ -146,7 +132,7 @@ def _crisis_context(member) -> dict:
 @login_required
 @require_safe
 def home(request):
-    member = _member(request)
+    member = member_or_404(request)
     proposals = list(queries.my_pending_proposals(member))
     for proposal in proposals:
         _describe(proposal.request, member)
@@ -172,7 +158,7 @@ def _render_ask(request, member, form, status=200):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def ask(request):
-    member = _member(request)
+    member = member_or_404(request)
     crises = active_crises(member)
     if request.method != "POST":
         initial = {}
@@ -232,7 +218,7 @@ def _detail_context(request, member, req, *, forms: dict | None = None, error: s
 @login_required
 @require_safe
 def request_detail(request, request_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     req = _get_request(member, request_id)
     return render(request, "aid/request.html", _detail_context(request, member, req))
 
@@ -264,7 +250,7 @@ def _done_message(verb: str, req, member) -> str:
 @login_required
 @require_POST
 def request_action(request, request_id: int, verb: str):
-    member = _member(request)
+    member = member_or_404(request)
     if verb not in VERBS:
         raise Http404
     req = _get_request(member, request_id)
@@ -305,13 +291,13 @@ def request_action(request, request_id: int, verb: str):
     if verb == "decline":
         # A helper who said no may no longer see the request (it was only shown to them because they were asked).
         default = reverse("aid_home")
-    return redirect(_safe_next(request, default))
+    return redirect(safe_next(request, default))
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def request_edit(request, request_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     req = _describe(_get_request(member, request_id), member)
     if req.requester_id != member.id:
         raise Http404
@@ -355,7 +341,7 @@ def request_edit(request, request_id: int):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def offer(request):
-    member = _member(request)
+    member = member_or_404(request)
     current = queries.offer_of(member)
     initial = OfferForm.initial_from(current) if current else {}
     if request.method != "POST":
@@ -398,7 +384,7 @@ def _helper_rows(member, rows) -> list[dict]:
 @login_required
 @require_safe
 def help_map(request):
-    member = _member(request)
+    member = member_or_404(request)
     filters = MapFilterForm(request.GET)
     wanted = [t for t in request.GET.getlist("type") if t in HelpType.values]
     filters.is_valid()
@@ -425,6 +411,6 @@ def help_map(request):
 @login_required
 @require_safe
 def crisis(request):
-    member = _member(request)
+    member = member_or_404(request)
     rows = _request_rows(member, queries.map_requests(member, types=[str(t) for t in CRISIS_TYPES]))
     return render(request, "aid/crisis.html", {"member": member, "requests": rows, **_crisis_context(member)})

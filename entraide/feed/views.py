@@ -15,12 +15,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from entraide.core.pages import is_htmx, member_or_404, safe_next
 from entraide.accounts.permissions import can_act
-from entraide.accounts.queries import member_of
 from entraide.core.errors import EntraideError, Forbidden, NotFound
 
 from . import actions, queries, search as search_module
@@ -36,15 +35,6 @@ CATEGORY_LABELS = dict(Category.choices)
 
 # --- helpers ----------------------------------------------------------------------------------------------------
 
-def _member(request):
-    member = member_of(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
-def _htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
 
 
 def _status(exc: EntraideError) -> int:
@@ -91,13 +81,6 @@ def _with_page_images(view):
     view.category_label = CATEGORY_LABELS.get(view.category, view.category)
     return view
 
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return default
 
 
 def _refuse_unverified(request, member) -> bool:
@@ -162,11 +145,11 @@ def _render_feed(request, member, crises, form, *, kindness=None, status=200):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def feed(request):
-    member = _member(request)
+    member = member_or_404(request)
     crises = queries.active_crises(member)
     if request.method == "POST":
         return _create_post(request, member, crises)
-    if _htmx(request) and request.GET.get("cursor"):
+    if is_htmx(request) and request.GET.get("cursor"):
         context = _feed_context(request, member, crises)
         context.update({"member": member, "can_post": can_act(member)})
         return render(request, "feed/_post_items.html", context)
@@ -231,7 +214,7 @@ def _comments_context(request, member, post, *, comment_form=None, reply_form=No
 
 @login_required
 def post_detail(request, post_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     post = _with_page_images(_get_post(member, post_id))
     return render(request, "feed/post_detail.html", _comments_context(request, member, post))
 
@@ -239,9 +222,9 @@ def post_detail(request, post_id: int):
 @login_required
 @require_POST
 def comment_create(request, post_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     post = _with_page_images(_get_post(member, post_id))
-    htmx = _htmx(request)
+    htmx = is_htmx(request)
     try:
         parent_id = int(request.POST.get("parent_id") or 0) or None
     except ValueError:
@@ -289,7 +272,7 @@ def comment_create(request, post_id: int):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def post_edit(request, post_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     post = _get_post(member, post_id)
     if not post.is_mine:
         raise PermissionDenied
@@ -328,7 +311,7 @@ def post_edit(request, post_id: int):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def post_delete(request, post_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     post = _deletable(actions.deletable_post, member, post_id)
     # An author who moved away can no longer read the post: back to their feed then.
     back = reverse("post", args=[post.id]) if _post_readable(member, post.id) else reverse("feed")
@@ -350,7 +333,7 @@ def post_delete(request, post_id: int):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def comment_edit(request, comment_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     comment = _get_comment(member, comment_id)
     if not comment.is_mine:
         raise PermissionDenied
@@ -390,7 +373,7 @@ def comment_edit(request, comment_id: int):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def comment_delete(request, comment_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     comment = _deletable(actions.deletable_comment, member, comment_id)
     # An author who moved away can no longer read the post: back to their feed then.
     on_post = _post_readable(member, comment.post_id)
@@ -415,20 +398,20 @@ def comment_delete(request, comment_id: int):
 # --- thanks -----------------------------------------------------------------------------------------------------
 
 def _thanks_response(request, *, kind: str, target, fallback: str, error: str | None, status: int):
-    if _htmx(request):
+    if is_htmx(request):
         return render(request, "feed/_thanks.html", {"kind": kind, "obj": target, "thanks_error": error,
-                                                    "can_post": can_act(_member(request))})
+                                                    "can_post": can_act(member_or_404(request))})
     if error:
         messages.error(request, error)
         if status == 403:
-            return render(request, "feed/refused.html", {"back": _safe_next(request, fallback)}, status=403)
-    return redirect(_safe_next(request, fallback))
+            return render(request, "feed/refused.html", {"back": safe_next(request, fallback)}, status=403)
+    return redirect(safe_next(request, fallback))
 
 
 @login_required
 @require_POST
 def post_thanks(request, post_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     error, status = None, 200
     try:
         actions.do_thank_post(member, post_id)
@@ -444,7 +427,7 @@ def post_thanks(request, post_id: int):
 @login_required
 @require_POST
 def comment_thanks(request, comment_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     error, status = None, 200
     try:
         actions.do_thank_comment(member, comment_id)
@@ -461,7 +444,7 @@ def comment_thanks(request, comment_id: int):
 
 @login_required
 def image(request, image_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     try:
         row = queries.image_for(member, image_id)
     except NotFound:
@@ -479,7 +462,7 @@ def image(request, image_id: int):
 
 @login_required
 def search(request):
-    member = _member(request)
+    member = member_or_404(request)
     q = (request.GET.get("q") or "").strip()[:200]
     cursor = request.GET.get("cursor") or None
     results, error, status = None, None, 200
@@ -498,7 +481,7 @@ def search(request):
 
 @login_required
 def crisis(request, tag: str):
-    member = _member(request)
+    member = member_or_404(request)
     current = queries.active_crisis_by_tag(member, tag)
     if current is None:
         raise Http404
@@ -511,6 +494,6 @@ def crisis(request, tag: str):
         _with_page_images(item)
     more_url = _query(cursor=page.next_cursor) if page.next_cursor else None
     context = {"crisis": current, "page": page, "more_url": more_url, "member": member, "can_post": can_act(member)}
-    if _htmx(request) and cursor:
+    if is_htmx(request) and cursor:
         return render(request, "feed/_post_items.html", context)
     return render(request, "feed/crisis.html", context)

@@ -11,13 +11,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from entraide.core.pages import is_htmx, member_or_404, safe_next
 from entraide.accounts.permissions import can_act
-from entraide.accounts.queries import member_of
 from entraide.aid.queries import request_in_scope
 from entraide.core.errors import EntraideError, NotFound
 
@@ -28,15 +27,6 @@ from .models import ConversationKind
 PASSTHROUGH_STATUSES = (403, 409, 413, 422, 429)
 
 
-def _member(request):
-    member = member_of(request.user)
-    if member is None:
-        raise Http404
-    return member
-
-
-def _htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
 
 
 def _status(exc: EntraideError) -> int:
@@ -50,13 +40,6 @@ def _conversation(member, conversation_id: int):
         raise Http404
 
 
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return default
-
 
 def _thread_url(conversation_id: int) -> str:
     return reverse("messaging_thread", args=[conversation_id])
@@ -67,7 +50,7 @@ def _thread_url(conversation_id: int) -> str:
 @login_required
 @require_safe
 def inbox(request):
-    member = _member(request)
+    member = member_or_404(request)
     try:
         page = queries.conversations_for(member, cursor=request.GET.get("cursor") or None)
     except EntraideError:
@@ -94,7 +77,7 @@ def _start_target(member, form: StartForm) -> dict:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def start(request):
-    member = _member(request)
+    member = member_or_404(request)
     form = StartForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         if request.method == "POST":
@@ -144,7 +127,7 @@ def _thread_context(request, member, conversation, *, form=None, cursor: str | N
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def thread(request, conversation_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     conversation = _conversation(member, conversation_id)
     if request.method == "POST":
         return _send(request, member, conversation)
@@ -155,7 +138,7 @@ def thread(request, conversation_id: int):
 
 def _send(request, member, conversation):
     form = MessageForm(request.POST, request.FILES, auto_id="id_message_%s")
-    htmx, status = _htmx(request), 400
+    htmx, status = is_htmx(request), 400
     if form.is_valid():
         try:
             message = actions.do_send_message(member, conversation.id, form.cleaned_data["body"],
@@ -181,7 +164,7 @@ def _send(request, member, conversation):
 @require_safe
 def thread_messages(request, conversation_id: int):
     """The message list alone, for htmx to refresh when a `message.created` event arrives for this conversation."""
-    member = _member(request)
+    member = member_or_404(request)
     conversation = _conversation(member, conversation_id)
     actions.do_mark_read(member, conversation.id)  # the thread is open on screen
     context = _thread_context(request, member, conversation)
@@ -200,7 +183,7 @@ def thread_messages(request, conversation_id: int):
 @login_required
 @require_POST
 def report(request, conversation_id: int):
-    member = _member(request)
+    member = member_or_404(request)
     conversation = _conversation(member, conversation_id)
     form = ReportForm(request.POST, auto_id=False)
     back = _thread_url(conversation.id)
@@ -225,12 +208,12 @@ def report(request, conversation_id: int):
 @login_required
 @require_POST
 def block(request):
-    member = _member(request)
+    member = member_or_404(request)
     form = BlockForm(request.POST)
     if not form.is_valid():
         raise Http404
     member_id = form.cleaned_data["member_id"]
-    back = _safe_next(request, reverse("messaging_inbox"))
+    back = safe_next(request, reverse("messaging_inbox"))
     try:
         if form.cleaned_data["action"] == "block":
             actions.do_block(member, member_id)

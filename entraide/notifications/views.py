@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from entraide.accounts.queries import member_of
+from entraide.core.pages import member_or_404
 from entraide.core.errors import EntraideError, NotFound
 
 from . import actions, emails, queries
@@ -25,17 +25,11 @@ from .forms import SettingsForm, apply_error
 from .models import NotificationType
 
 
-def _member(request):
-    member = member_of(request.user)
-    if member is None:
-        raise Http404
-    return member
-
 
 @login_required
 @require_GET
 def notification_list(request):
-    member = _member(request)
+    member = member_or_404(request)
     try:
         page = queries.notifications_page(member, cursor=request.GET.get("cursor") or None)
     except EntraideError:
@@ -53,7 +47,7 @@ def bell(request):
 @login_required
 @require_POST
 def mark_all_read(request):
-    actions.do_mark_read(_member(request), all=True)
+    actions.do_mark_read(member_or_404(request), all=True)
     messages.success(request, _("All your notifications are marked read."))
     return redirect("notifications")
 
@@ -63,7 +57,7 @@ def mark_all_read(request):
 def open_notification(request, notification_id: int):
     """Follow a notification (it is read from now on); someone else's is not found."""
     try:
-        notification = actions.do_open(_member(request), notification_id)
+        notification = actions.do_open(member_or_404(request), notification_id)
     except NotFound:
         raise Http404
     if not url_has_allowed_host_and_scheme(notification.url, allowed_hosts={request.get_host()}):
@@ -74,7 +68,7 @@ def open_notification(request, notification_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request):
-    member = _member(request)
+    member = member_or_404(request)
     neighbourhoods = queries.followable_neighbourhoods(member)
     if request.method == "POST":
         form = SettingsForm(request.POST, neighbourhoods=neighbourhoods)

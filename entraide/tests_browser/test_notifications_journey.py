@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from huey.contrib.djhuey import HUEY
 from playwright.sync_api import expect
 
 from entraide.accounts.factories import PASSWORD, MemberFactory
@@ -21,13 +20,6 @@ from .helpers import log_in
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
-def _jobs_in_process():
-    # Email jobs run where they are enqueued (in memory), not in the queue file under var/.
-    before = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = before
 
 
 def neighbour(place, name: str, north_m: float = 0.0):
