@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import FileResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from entraide.accounts.models import Member
 from entraide.accounts.queries import member_of
@@ -177,6 +177,15 @@ def list_messages(request, conversation_id: int, cursor: str | None = Query(None
 def send_message(request, conversation_id: int, payload: MessageIn):
     member = _member(request)
     message = actions.do_send_message(member, conversation_id, payload.body)
+    return Status(201, message_json(queries.message_view(queries.message_in_scope(member, message.id), member)))
+
+
+@router.post("/conversations/{conversation_id}/messages/with-picture", response={201: MessageOut, **errors},
+             auth=member_auth, summary="Write in a conversation with a picture (multipart: body and image)")
+def send_message_with_picture(request, conversation_id: int, body: Form[str], image: File[UploadedFile]):
+    # One picture a request, as for posts: the request body limit allows one image (core.middleware).
+    member = _member(request)
+    message = actions.do_send_message(member, conversation_id, body, [image])
     return Status(201, message_json(queries.message_view(queries.message_in_scope(member, message.id), member)))
 
 

@@ -188,11 +188,30 @@ def test_a_message_picture_is_served_to_participants_only(alice, bob, chat, neig
     assert message.images.count() == 1
 
 
+def test_a_message_with_a_picture_through_the_api(as_alice, bob, chat, neighbourhood, media_root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = f"/api/v1/conversations/{chat['id']}/messages/with-picture"
+    sent = ok(as_alice.client.post(url, {"body": "Le colis", "image": picture()}, headers=as_alice.headers), 201)
+    assert sent["body"] == "Le colis" and [(i["width"], i["height"]) for i in sent["images"]] == [(64, 48)]
+    [seen] = ok(Api(bob).get(f"/conversations/{chat['id']}/messages"))["items"]
+    assert seen["id"] == sent["id"] and len(seen["images"]) == 1
+    # Not a picture: refused with the feed's code, and nothing written.
+    fake = SimpleUploadedFile("x.jpg", b"not an image at all", content_type="image/jpeg")
+    error(as_alice.client.post(url, {"body": "Encore", "image": fake}, headers=as_alice.headers), 422,
+          "invalid_image")
+    outsider = Api(MemberFactory(neighbourhood=neighbourhood, verified=True))
+    error(outsider.client.post(url, {"body": "Moi aussi", "image": picture()}, headers=outsider.headers), 404,
+          "not_found")
+    assert Message.objects.count() == 1
+
+
 def test_every_endpoint_is_documented_with_its_schemas(client):
     schema = client.get("/api/v1/openapi.json").json()
     paths = schema["paths"]
     expected = {"/api/v1/conversations": {"get", "post"},
                 "/api/v1/conversations/{conversation_id}/messages": {"get", "post"},
+                "/api/v1/conversations/{conversation_id}/messages/with-picture": {"post"},
                 "/api/v1/conversations/{conversation_id}/read": {"post"},
                 "/api/v1/members/{member_id}/block": {"post", "delete"},
                 "/api/v1/messages/{message_id}/report": {"post"},
