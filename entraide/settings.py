@@ -229,12 +229,12 @@ ENTRAIDE_AID_MAX_HELPER_RADIUS_M = 5000
 ENTRAIDE_SITE_URL = os.environ.get("ENTRAIDE_SITE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
 
 # Live updates (Django Channels). Without REDIS_URL the in-memory layer only reaches the same process, so
-# `entraide serve` then serves pages and WebSockets from one ASGI process; with it, gunicorn serves pages and
-# daphne the WebSockets, and events cross processes and machines through Redis.
+# `entraide serve` then serves pages and WebSockets from one ASGI process (uvicorn); with it, gunicorn serves
+# pages and uvicorn the WebSockets, and events cross processes and machines through Redis.
 # Pub/sub: one Redis message per group and event, heard once by each server process (the list-based core layer
-# writes one per listening connection: p50 870 ms against 91 ms at 1,000 clients, bench/live.py). An event sent
-# while a server is cut off from Redis is lost to its pages, which show it on reload. The socket timeout must
-# outlast the layer's 5 s blocking reads, or redis-py drops busy connections.
+# writes one per listening connection: p50 870 ms against 91 ms at 1,000 clients, bench/live.py under daphne).
+# An event sent while a server is cut off from Redis is lost to its pages, which show it on reload. The socket
+# timeout must outlast the layer's 5 s blocking reads, or redis-py drops busy connections.
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
                                   "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]}}}
