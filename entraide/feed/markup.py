@@ -24,10 +24,20 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("zero", {"breaks": True, "html": False}).enable(_RULES)
 
 
+def _absolute_links_only(tag: str, attribute: str, value: str) -> str | None:
+    # nh3 lets relative URLs through whatever the schemes: a neighbour's link must name its site, or it is dropped
+    # (a relative one could only point somewhere on this site, or be a mangled `javascript:` link).
+    if tag == "a" and attribute == "href":
+        return value if value.lower().startswith(("http://", "https://", "mailto:")) else None
+    return value
+
+
 def sanitise(html: str) -> str:
-    """Keep only the allowed tags; links get rel="nofollow noopener ugc"; other URL schemes are dropped."""
+    """Keep only the allowed tags; links get rel="nofollow noopener ugc"; other URL schemes and relative links are
+    dropped."""
     return nh3.clean(html, tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-                     url_schemes=set(URL_SCHEMES), link_rel=LINK_REL, strip_comments=True)
+                     url_schemes=set(URL_SCHEMES), link_rel=LINK_REL, strip_comments=True,
+                     attribute_filter=_absolute_links_only)
 
 
 def render(text: str) -> str:

@@ -50,6 +50,14 @@ def test_raw_html_and_scripts_are_escaped():
     assert "&lt;script&gt;" in html
 
 
+def test_a_relative_or_mangled_link_keeps_its_text_and_loses_its_target():
+    # Found by the property test below: markdown-it percent-encodes a nested link into a relative URL.
+    html = render("[]([a](javascript:alert(1)))")
+    assert "href" not in html and "javascript" not in html
+    assert 'href="' not in render("[chez moi](/aid/requests/1/)")
+    assert 'href="https://ok.example"' in render("[b](https://ok.example)")
+
+
 def test_an_empty_text_renders_nothing():
     assert render("") == ""
 
