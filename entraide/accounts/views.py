@@ -18,7 +18,6 @@ from .letters import letters_pdf
 from .permissions import can_act
 
 
-
 @login_required
 def profile(request):
     member = member_or_404(request)

@@ -50,7 +50,6 @@ def _refusal(request, member) -> bool:
     return True
 
 
-
 def _get_request(member, request_id: int):
     try:
         return queries.request_in_scope(member, request_id)

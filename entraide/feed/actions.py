@@ -131,21 +131,13 @@ def _store_images(post: Post, cleaned: list[image_files.CleanImage], start: int,
     for offset, picture in enumerate(cleaned):
         row = PostImage(post=post, neighbourhood_id=post.neighbourhood_id, width=picture.width,
                         height=picture.height, position=start + offset)
-        content = picture.as_file()
-        row.image.save(content.name, content, save=False)
-        stored.append(row.image.name)
-        row.save()
+        image_files.store(row, picture, stored)
         rows.append(row)
     return rows
 
 
 def _remove_files(names: list[str]) -> None:
-    storage = PostImage._meta.get_field("image").storage
-    for name in names:
-        try:
-            storage.delete(name)
-        except OSError:  # pragma: no cover - best effort on an already failing path
-            pass
+    image_files.remove_files(PostImage, names)
 
 
 def _delete_files_on_commit(names: list[str]) -> None:

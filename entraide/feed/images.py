@@ -107,3 +107,22 @@ def clean(uploaded) -> CleanImage:
         pixels.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
         extension = "jpg"
     return CleanImage(out.getvalue(), extension, pixels.width, pixels.height)
+
+
+def store(row, picture: CleanImage, stored: list[str]) -> None:
+    """Write a cleaned picture into the row's `image` field, then the row; the file's name goes into `stored` so
+    that a write failing later can take the file back (`remove_files`)."""
+    content = picture.as_file()
+    row.image.save(content.name, content, save=False)
+    stored.append(row.image.name)
+    row.save()
+
+
+def remove_files(model, names: list[str]) -> None:
+    """Delete stored pictures of `model` (its `image` field's storage); best effort, on an already failing path."""
+    storage = model._meta.get_field("image").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:  # pragma: no cover
+            pass

@@ -36,7 +36,6 @@ CATEGORY_LABELS = dict(Category.choices)
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
-
 def _status(exc: EntraideError) -> int:
     return exc.status if exc.status in PASSTHROUGH_STATUSES else 400
 
@@ -80,7 +79,6 @@ def _with_page_images(view):
     view.page_images = [(reverse("feed_image", args=[image.id]), image.width, image.height) for image in view.images]
     view.category_label = CATEGORY_LABELS.get(view.category, view.category)
     return view
-
 
 
 def _refuse_unverified(request, member) -> bool:

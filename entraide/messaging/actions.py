@@ -165,21 +165,12 @@ def do_start_for_request(member: Member, request_id: int) -> tuple[Conversation,
 
 def _store_images(message: Message, cleaned: list[image_files.CleanImage], stored: list[str]) -> None:
     for position, picture in enumerate(cleaned):
-        row = MessageImage(message=message, neighbourhood_id=message.neighbourhood_id, width=picture.width,
-                           height=picture.height, position=position)
-        content = picture.as_file()
-        row.image.save(content.name, content, save=False)
-        stored.append(row.image.name)
-        row.save()
+        image_files.store(MessageImage(message=message, neighbourhood_id=message.neighbourhood_id,
+                                       width=picture.width, height=picture.height, position=position), picture, stored)
 
 
 def _remove_files(names: list[str]) -> None:
-    storage = MessageImage._meta.get_field("image").storage
-    for name in names:
-        try:
-            storage.delete(name)
-        except OSError:  # pragma: no cover - best effort on an already failing path
-            pass
+    image_files.remove_files(MessageImage, names)
 
 
 def _read_up_to(participant_id: int, member_id: int, conversation_id: int, message_id: int) -> Participant:

@@ -27,8 +27,6 @@ from .models import ConversationKind
 PASSTHROUGH_STATUSES = (403, 409, 413, 422, 429)
 
 
-
-
 def _status(exc: EntraideError) -> int:
     return exc.status if exc.status in PASSTHROUGH_STATUSES else 400
 
@@ -38,7 +36,6 @@ def _conversation(member, conversation_id: int):
         return queries.conversation_in_scope(member, conversation_id)
     except NotFound:
         raise Http404
-
 
 
 def _thread_url(conversation_id: int) -> str:

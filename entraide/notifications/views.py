@@ -25,7 +25,6 @@ from .forms import SettingsForm, apply_error
 from .models import NotificationType
 
 
-
 @login_required
 @require_GET
 def notification_list(request):
