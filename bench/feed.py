@@ -211,7 +211,8 @@ def refresh_tokens(vendor: str, url: str) -> None:
 
 
 def run_backend(db: str, args: argparse.Namespace) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix=f"entraide-feed-bench-{db}-"))
+    seeded = args.seeded / db if args.seeded else None
+    tmp = seeded or Path(tempfile.mkdtemp(prefix=f"entraide-feed-bench-{db}-"))
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env.update({"ENTRAIDE_VAR_DIR": str(tmp), "DEBUG": "false", "LOG_LEVEL": "ERROR",
                 "PYTHONPATH": f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}".rstrip(os.pathsep)})
@@ -219,17 +220,28 @@ def run_backend(db: str, args: argparse.Namespace) -> dict:
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
     else:
         url = args.pg_url
-        pg_create(url)
+        if not seeded:
+            pg_create(url)
     env["DATABASE_URL"] = url
     tokens_file = tmp / "tokens.txt"
     result: dict = {"db": db}
     try:
-        log(f"{db}: seeding at scale {args.scale} in {tmp}")
-        start = time.perf_counter()
-        subprocess.run([PYTHON, str(BENCH / "feed_seed.py"), "--scale", str(args.scale), "--tokens",
-                        str(args.tokens), "--tokens-file", str(tokens_file), "--out", str(tmp / "seed.json")],
-                       env={**env, "DJANGO_SETTINGS_MODULE": "entraide.settings"}, check=True, cwd=ROOT)
-        result["seed_wall_s"] = round(time.perf_counter() - start, 1)
+        if seeded:
+            # A city seeded by an earlier run (`--keep`): only new migrations run, nothing is re-seeded.
+            log(f"{db}: reusing the city seeded in {tmp}")
+            subprocess.run([PYTHON, "-m", "django", "migrate", "--no-input", "-v", "0"],
+                           env={**env, "DJANGO_SETTINGS_MODULE": "entraide.settings"}, check=True, cwd=ROOT)
+            subprocess.run([PYTHON, str(BENCH / "feed_seed.py"), "--measure-only", "--tokens-file", str(tokens_file),
+                            "--out", str(tmp / "seed.json")],
+                           env={**env, "DJANGO_SETTINGS_MODULE": "entraide.settings"}, check=True, cwd=ROOT)
+            result["reused"] = str(tmp)
+        else:
+            log(f"{db}: seeding at scale {args.scale} in {tmp}")
+            start = time.perf_counter()
+            subprocess.run([PYTHON, str(BENCH / "feed_seed.py"), "--scale", str(args.scale), "--tokens",
+                            str(args.tokens), "--tokens-file", str(tokens_file), "--out", str(tmp / "seed.json")],
+                           env={**env, "DJANGO_SETTINGS_MODULE": "entraide.settings"}, check=True, cwd=ROOT)
+            result["seed_wall_s"] = round(time.perf_counter() - start, 1)
         result["seed"] = json.loads((tmp / "seed.json").read_text())
         tokens = tokens_file.read_text().split()
         wrk_opts = {"duration": args.duration, "connections": args.connections, "threads": args.wrk_threads,
@@ -252,7 +264,7 @@ def run_backend(db: str, args: argparse.Namespace) -> dict:
             log(f"{db} {kind}: {r['rps']:.0f} req/s, p50 {r.get('p50_ms', 0):.1f} ms, p99 {r.get('p99_ms', 0):.1f} ms,"
                 f" non-2xx {r['non_2xx']}, load {r['load_mean']} (max {r['load_max']})")
     finally:
-        if not args.keep:
+        if not args.keep and not seeded:
             if db == "postgres":
                 pg_drop(url)
             shutil.rmtree(tmp, ignore_errors=True)
@@ -338,6 +350,8 @@ def main() -> None:
     parser.add_argument("--gunicorn-threads", type=int, default=1)
     parser.add_argument("--tokens", type=int, default=2000, help="members whose tokens the load spreads over")
     parser.add_argument("--keep", action="store_true", help="keep the databases and temporary files")
+    parser.add_argument("--seeded", type=Path,
+                        help="serve the cities kept in DIR/sqlite and DIR/postgres (by --keep) instead of seeding")
     parser.add_argument("--json", type=Path, help="also write every figure (and wrk's raw output) to this file")
     args = parser.parse_args()
     require_wrk()

@@ -464,18 +464,24 @@ def seed(scale: float, writer, tmp: Path) -> dict:
                 "title_stems", "body_stems", "scope_tokens"]
     check_columns(SearchDoc, doc_cols)
 
+    # Document ids follow creation, posts and comments interleaved, as when each is indexed on writing (search
+    # ranks the newest matches by id: search.RANK_WINDOW).
+    doc_order = np.argsort(np.concatenate([post_created, comment_created]), kind="stable").tolist()
+
     def docs():
-        for i in range(n_posts):
-            t, body, ts, bs = post_text(i)
-            scope = scope_tokens(post_nb_l[i], audience_l[i])
-            yield (i + 1, "post", i + 1, None, post_nb_l[i], audience_l[i], post_created_s[i], t, body,
-                   scoped_shadow(ts, scope), scoped_shadow(bs, scope), scope)
-        for j in range(n_comments):
-            body, bs = comment_text(j)
-            p = cpost_l[j]
-            scope = scope_tokens(post_nb_l[p], audience_l[p])
-            yield (n_posts + j + 1, "comment", p + 1, j + 1, post_nb_l[p], audience_l[p], comment_created_s[j], "",
-                   body, "", scoped_shadow(bs, scope), scope)
+        for doc_id, k in enumerate(doc_order, start=1):
+            if k < n_posts:
+                t, body, ts, bs = post_text(k)
+                scope = scope_tokens(post_nb_l[k], audience_l[k])
+                yield (doc_id, "post", k + 1, None, post_nb_l[k], audience_l[k], post_created_s[k], t, body,
+                       scoped_shadow(ts, scope), scoped_shadow(bs, scope), scope)
+            else:
+                j = k - n_posts
+                body, bs = comment_text(j)
+                p = cpost_l[j]
+                scope = scope_tokens(post_nb_l[p], audience_l[p])
+                yield (doc_id, "comment", p + 1, j + 1, post_nb_l[p], audience_l[p], comment_created_s[j], "",
+                       body, "", scoped_shadow(bs, scope), scope)
 
     through_cols = ["id", "member_id", "neighbourhood_id"]
     check_columns(Member.reads_nearby.through, through_cols)
@@ -593,7 +599,18 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--tokens-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--measure-only", action="store_true",
+                        help="the city is seeded already (--out holds its report): measure again in-process only")
     args = parser.parse_args()
+    if args.measure_only:
+        result = json.loads(args.out.read_text())
+        tokens = args.tokens_file.read_text().split()
+        by_hash = dict(ApiToken.objects.values_list("key_hash", "user__member__id"))
+        members = [by_hash[hashlib.sha256(t.encode()).hexdigest()] for t in tokens]
+        log("measuring queries per page in-process (city seeded earlier)")
+        result["in_process"] = measure_in_process(members, tokens)
+        args.out.write_text(json.dumps(result, indent=1, default=str))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="entraide-feed-seed-"))
     result: dict = {"vendor": connection.vendor, "scale": args.scale}
     start = time.perf_counter()

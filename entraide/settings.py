@@ -107,6 +107,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     # which cost more than running the queries (about 1 ms each, bench/feed.py). Set ENTRAIDE_PG_PREPARED=false
     # behind a connection pooler in transaction mode that cannot keep prepared statements.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: it compiles the busiest searches (their estimated cost passes jit_above_cost) for about 6 ms each, more
+    # than those queries then gain; the usual advice for short OLTP queries.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -5,7 +5,7 @@ import mimetypes
 from datetime import datetime
 from typing import Any, Literal
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -15,7 +15,7 @@ from entraide.accounts.queries import member_of
 from entraide.core.api import ErrorOut, json_ok, member_auth
 from entraide.core.errors import EntraideError
 
-from . import actions, queries
+from . import actions, feed_json, queries
 from .models import Audience, Category
 
 router = Router(tags=["feed"])
@@ -179,9 +179,9 @@ def feed(request, scope: Literal["all", "home", "nearby"] = "all",
     crisis_filter: bool | str = False
     if crisis:
         crisis_filter = True if crisis.lower() in {"true", "1", "yes"} else crisis
-    page = queries.feed_page(_member(request), scope=scope, category=category or None, tag=tag or None,
-                             crisis=crisis_filter, cursor=cursor or None, limit=limit)
-    return json_ok({"items": [post_json(v) for v in page.items], "next_cursor": page.next_cursor})
+    body = feed_json.feed_body(_member(request), scope=scope, category=category or None, tag=tag or None,
+                               crisis=crisis_filter, cursor=cursor or None, limit=limit)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
 
 
 @router.post("/posts", response={201: PostOut, **errors}, auth=member_auth, summary="Publish a post")

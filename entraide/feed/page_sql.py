@@ -97,7 +97,11 @@ POST_KEYS = ("id", "neighbourhood_id", "neighbourhood__name", "author_id", "auth
              "thanks_count", "created_at", "edited_at")
 
 
-def _post_row(row: tuple) -> dict:
+CREATED_AT = POST_KEYS.index("created_at")
+
+
+def post_row(row: tuple) -> dict:
+    """A raw page row (POST_KEYS order, as the database returns it) as a dict of Python values."""
     out = dict(zip(POST_KEYS, row))
     out["tags"] = _json_list(out["tags"])
     out["pinned"], out["official"] = bool(out["pinned"]), bool(out["official"])
@@ -105,9 +109,15 @@ def _post_row(row: tuple) -> dict:
     return out
 
 
+def created_at_of(row: tuple) -> datetime:
+    return _aware(row[CREATED_AT])
+
+
 def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limit: int, pinned_limit: int
-              ) -> tuple[list[dict], list[dict]]:
-    """Pinned posts and the stream, newest first, as row dicts with POST_KEYS: one query.
+              ) -> tuple[list[tuple], list[tuple]]:
+    """Pinned posts and the stream, newest first, as raw rows in POST_KEYS order (see `post_row`): one query.
+
+    Raw, because they are hashable as they come: the API memoises each post's JSON on its row (feed/feed_json.py).
 
     At most `pinned_limit` pinned and `limit` stream rows. `home_id` None: home is not read (scope "nearby").
     Pinned posts are those of home, on the first page only (no cursor); the home stream leaves them out on every
@@ -131,7 +141,7 @@ def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limi
     neighbourhood, crisis = Neighbourhood._meta.db_table, Crisis._meta.db_table
     sql = (
         "SELECT u.top, p.id, p.neighbourhood_id, n.name, p.author_id, m.display_name, p.category, p.audience, "
-        "p.title, p.body, p.body_html, p.tags, c.tag, p.pinned, p.official, p.comment_count, p.thanks_count, "
+        "p.title, p.body, p.body_html, CAST(p.tags AS TEXT), c.tag, p.pinned, p.official, p.comment_count, p.thanks_count, "
         "p.created_at, p.edited_at "
         f"FROM (SELECT * FROM ({union}) merged ORDER BY top DESC, created_at DESC, id DESC LIMIT %s) u "
         f"JOIN {post} p ON p.id = u.id JOIN {neighbourhood} n ON n.id = p.neighbourhood_id "
@@ -142,8 +152,8 @@ def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limi
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    pinned = [_post_row(row[1:]) for row in rows if row[0]]
-    stream = [_post_row(row[1:]) for row in rows if not row[0]][:limit]
+    pinned = [row[1:] for row in rows if row[0]]
+    stream = [row[1:] for row in rows if not row[0]][:limit]
     return pinned, stream
 
 

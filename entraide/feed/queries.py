@@ -24,7 +24,7 @@ from entraide.places.queries import readable_neighbourhood_ids
 from entraide.accounts.models import public_name_of
 
 from .models import Audience, Category, Comment, Crisis, Post, PostImage, Thanks
-from .page_sql import POST_KEYS, PageFilter, images_and_thanks, page_rows
+from .page_sql import POST_KEYS, PageFilter, created_at_of, images_and_thanks, page_rows, post_row
 
 SCOPES = ("all", "home", "nearby")
 MAX_PAGE = 100
@@ -184,6 +184,22 @@ def _post_rows(qs: QuerySet[Post]) -> dict[int, dict]:
     return {row["id"]: row for row in qs.values(*POST_KEYS)}
 
 
+def post_view(r: dict, images: tuple[tuple[int, int, int], ...], *, member_id: int | None, thanked: bool,
+              now: datetime) -> PostView:
+    """The view of one fetched post row, given its pictures as (id, width, height) and the reader's thanks."""
+    return PostView(
+        id=r["id"], neighbourhood_id=r["neighbourhood_id"], neighbourhood_name=r["neighbourhood__name"],
+        author_name=public_name_of(r["author__display_name"]), author_id=r["author_id"],
+        category=r["category"], audience=r["audience"], title=r["title"], body=r["body"],
+        body_html=r["body_html"], tags=list(r["tags"] or []), crisis_tag=r["crisis__tag"], pinned=r["pinned"],
+        official=r["official"], comment_count=r["comment_count"], thanks_count=r["thanks_count"],
+        thanked_by_me=thanked, created_at=r["created_at"], edited_at=r["edited_at"],
+        is_mine=r["author_id"] == member_id,
+        can_edit=r["author_id"] == member_id and within_edit_window(r["created_at"], now),
+        images=[ImageView(_image_url(i), w, h, i) for i, w, h in images],
+    )
+
+
 def _post_views(member, rows: list[dict]) -> list[PostView]:
     """Views of fetched post rows: one more query (pictures, and which of the posts the member thanked)."""
     if not rows:
@@ -191,20 +207,8 @@ def _post_views(member, rows: list[dict]) -> list[PostView]:
     member_id = getattr(member, "id", None)
     images, thanked = images_and_thanks(member_id, [r["id"] for r in rows])
     now = timezone.now()
-    return [
-        PostView(
-            id=r["id"], neighbourhood_id=r["neighbourhood_id"], neighbourhood_name=r["neighbourhood__name"],
-            author_name=public_name_of(r["author__display_name"]), author_id=r["author_id"],
-            category=r["category"], audience=r["audience"], title=r["title"], body=r["body"],
-            body_html=r["body_html"], tags=list(r["tags"] or []), crisis_tag=r["crisis__tag"], pinned=r["pinned"],
-            official=r["official"], comment_count=r["comment_count"], thanks_count=r["thanks_count"],
-            thanked_by_me=r["id"] in thanked, created_at=r["created_at"], edited_at=r["edited_at"],
-            is_mine=r["author_id"] == member_id,
-            can_edit=r["author_id"] == member_id and within_edit_window(r["created_at"], now),
-            images=[ImageView(_image_url(i), w, h, i) for i, w, h in images.get(r["id"], ())],
-        )
-        for r in rows
-    ]
+    return [post_view(r, tuple(images.get(r["id"], ())), member_id=member_id, thanked=r["id"] in thanked, now=now)
+            for r in rows]
 
 
 def active_crises_q(now: datetime | None = None, prefix: str = "") -> Q:
@@ -213,13 +217,12 @@ def active_crises_q(now: datetime | None = None, prefix: str = "") -> Q:
                                                     | Q(**{f"{prefix}ends_at__gt": now}))
 
 
-def feed_page(member, *, scope: str = "all", category: str | None = None, tag: str | None = None,
-              crisis: bool | str = False, cursor: str | None = None, limit: int = 20) -> FeedPage:
-    """One page of the feed, newest first; pinned posts of the home neighbourhood on top of the first page.
+def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: str | None = None,
+              crisis: bool | str = False, cursor: str | None = None, limit: int = 20) -> tuple[list[tuple], str | None]:
+    """The raw rows of one feed page (page_sql.POST_KEYS order) and the cursor of the next page: two queries.
 
-    Three queries whatever `limit` and however many posts are stored: readable neighbourhoods, the page
-    (`page_sql`: one index range per neighbourhood, merged), its pictures and which of its posts the member
-    thanked (skipped when the page is empty).
+    Readable neighbourhoods, then the page (`page_sql`: one index range per neighbourhood, merged), whatever
+    `limit` and however many posts are stored. Pinned posts of the home neighbourhood come first on the first page.
     `crisis`: True for posts of any active crisis, or a crisis tag.
     """
     if scope not in SCOPES:
@@ -232,17 +235,23 @@ def feed_page(member, *, scope: str = "all", category: str | None = None, tag: s
     before = decode_cursor(cursor) if cursor is not None else None
     readable = readable_neighbourhood_ids(member)
     if not readable:
-        return FeedPage(items=[], next_cursor=None)
+        return [], None
     home, chosen = readable[0], readable[1:]
     page_filter = PageFilter(category=category or None, tag=normalise_tag(tag) if tag else None,
                              active_crisis=crisis is True,
                              crisis_tag=crisis if isinstance(crisis, str) and crisis else None, before=before)
     pinned, stream = page_rows(home if scope != "nearby" else None, chosen if scope != "home" else [], page_filter,
                                limit=limit + 1, pinned_limit=MAX_PINNED)
-    next_cursor = encode_cursor(stream[limit - 1]["created_at"], stream[limit - 1]["id"]) \
+    next_cursor = encode_cursor(created_at_of(stream[limit - 1]), stream[limit - 1][0]) \
         if len(stream) > limit else None
-    page = pinned + stream[:limit]
-    return FeedPage(items=_post_views(member, page), next_cursor=next_cursor)
+    return pinned + stream[:limit], next_cursor
+
+
+def feed_page(member, **filters) -> FeedPage:
+    """One page of the feed, newest first (filters: those of `feed_rows`): three queries, the third for the
+    page's pictures and which of its posts the member thanked (skipped when the page is empty)."""
+    rows, next_cursor = feed_rows(member, **filters)
+    return FeedPage(items=_post_views(member, [post_row(r) for r in rows]), next_cursor=next_cursor)
 
 
 def get_post(member, post_id: int) -> PostView:

@@ -20,9 +20,10 @@ french_stem; title A, body B) and `entraide_en` (unaccent + english_stem; title 
 `plainto_tsquery('entraide_fr', w) || plainto_tsquery('entraide_en', w)`, words are AND-ed (`&&`); the user's text
 only ever reaches PostgreSQL as bound parameters of plainto_tsquery, which accepts anything. Ranked by ts_rank_cd.
 
-Both: the reader's scope is part of the full-text query (scope tokens, migration 0003_search_scope) and of the SQL
-condition; newer first on equal relevance. Snippets are cut in Python from the plain text and every match wrapped
-in <mark>, everything else escaped.
+Both: the reader's scope is part of the full-text query (scope tokens, migration 0003_search_scope), and the rule
+itself is checked too (in the SQL on PostgreSQL, on the page's documents on SQLite). Relevance is computed among the
+newest RANK_WINDOW matches, newer first on equal relevance. Snippets are cut in Python from the plain text and every
+match wrapped in <mark>, everything else escaped.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import base64
 import bisect
 import binascii
 import functools
+import heapq
 import json
 import re
 import threading
@@ -50,6 +52,7 @@ from django.utils.translation import gettext as _
 
 from entraide.accounts.models import public_name_of
 from entraide.core.errors import EntraideError
+from entraide.places.models import Neighbourhood
 from entraide.places.queries import readable_neighbourhood_ids
 
 from .models import Audience, SearchLog
@@ -60,6 +63,11 @@ MAX_QUERY_WORDS = 12  # words beyond that are ignored: bounds the cost of one qu
 MAX_WORD_CHARS = 64
 MAX_LIMIT = 50
 MAX_OFFSET = 500  # no page links beyond the 500th result: nobody reads that far, deep offsets cost
+# Relevance is computed among the newest RANK_WINDOW matches in the reader's scope: every page a reader can reach
+# (MAX_OFFSET + MAX_LIMIT) fits in it, and the work of one search stays bounded however common a word is where
+# they live (a frequent word matched 18,654 documents for one Paris reader in bench/feed.py: 165 ms to rank them
+# all on SQLite, against 2 ms for the window). Older matches beyond the window are not shown.
+RANK_WINDOW = MAX_OFFSET + MAX_LIMIT + 1
 SNIPPET_WORDS = 30
 SNIPPET_MAX_CHARS = 280
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0  # bm25 column weights (SQLite)
@@ -82,6 +90,8 @@ the of and to in is it that for on with as was at by an be this are or from but 
 would its they them their there then than these those what which who whom into about i me my we our you your he
 him his she her do does did so if no yes
 """.split())
+
+_OPEN, _CLOSE = "\x00", "\x01"  # where <mark> and </mark> go in a snippet, before escaping (see highlight)
 
 _local = threading.local()  # PyStemmer objects are not thread-safe
 
@@ -253,16 +263,22 @@ def unindex_comment(comment_id: int) -> None:
 
 
 def rebuild_index() -> int:
-    """Re-index every post and comment (after a restore, a backend change or a tokenizer change)."""
+    """Re-index every post and comment (after a restore, a backend change or a tokenizer change).
+
+    In order of creation, posts and comments interleaved: document ids must follow creation, since a search ranks
+    the newest matches by id (see RANK_WINDOW).
+    """
     from .models import Comment, Post
 
     SearchDoc.objects.all().delete()
+    posts = Post.objects.order_by("created_at", "id").iterator(chunk_size=500)
+    comments = Comment.objects.select_related("post").order_by("created_at", "id").iterator(chunk_size=500)
     count = 0
-    for post in Post.objects.iterator(chunk_size=500):
-        index_post(post)
-        count += 1
-    for comment in Comment.objects.select_related("post").iterator(chunk_size=500):
-        index_comment(comment)
+    for item in heapq.merge(posts, comments, key=lambda obj: obj.created_at):
+        if isinstance(item, Post):
+            index_post(item)
+        else:
+            index_comment(item)
         count += 1
     return count
 
@@ -321,34 +337,46 @@ def _scope_sql(home_id: int, nearby_ids: list[int]) -> tuple[str, list]:
 
 def _ranked_ids(parsed: ParsedQuery, home_id: int, nearby_ids: list[int], limit: int, offset: int
                 ) -> list[tuple[int, float]]:
-    # The scope twice: as index words (what makes it fast: the engine walks only the reader's documents) and as
-    # the SQL rule itself (what makes it right whatever words a document contains).
-    scope, scope_params = _scope_sql(home_id, nearby_ids)
+    """(document id, score) of one page: the newest RANK_WINDOW matches, most relevant first, then newest.
+
+    Ids follow creation (documents are indexed as their post or comment is written, and rebuild_index keeps that
+    order), so "newest" is "highest id", which both engines can read without touching every match.
+    """
     tokens = reader_scope_tokens(home_id, nearby_ids)
     if connection.vendor == "postgresql":
+        # The scope twice: as index words (what makes the GIN scan narrow) and as the SQL rule itself.
+        scope, scope_params = _scope_sql(home_id, nearby_ids)
         words = " && ".join(
             "(plainto_tsquery('entraide_fr', %s) || plainto_tsquery('entraide_en', %s))" for _w in parsed.words)
-        sql = (f"SELECT d.id, ts_rank_cd(d.search_vector, q.words) AS score "
+        sql = (f"SELECT w.id, ts_rank_cd(w.search_vector, w.words) AS score FROM ("
+               f"SELECT d.id, d.search_vector, q.words "
                f"FROM feed_searchdoc d, (SELECT {words} AS words, to_tsquery('simple', %s) AS scope) q "
-               f"WHERE d.search_vector @@ (q.words && q.scope) AND {scope} "
-               f"ORDER BY score DESC, d.created_at DESC, d.id DESC LIMIT %s OFFSET %s")
+               f"WHERE d.search_vector @@ (q.words && q.scope) AND {scope} ORDER BY d.id DESC LIMIT %s) w "
+               f"ORDER BY score DESC, w.id DESC LIMIT %s OFFSET %s")
         params = [w for word in parsed.words for w in (word, word)] + [" | ".join(tokens)] + scope_params + [
-            limit, offset]
+            RANK_WINDOW, limit, offset]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [(row[0], float(row[1])) for row in cursor.fetchall()]
     if connection.vendor == "sqlite":
         # Scoped stems: the engine walks the reader's documents only, and bm25's counts are the reader's too.
-        match = parsed.fts5(tokens)
-        sql = (f"SELECT d.id, bm25(feed_searchdoc_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score "
-               f"FROM feed_searchdoc_fts JOIN feed_searchdoc d ON d.id = feed_searchdoc_fts.rowid "
-               f"WHERE feed_searchdoc_fts MATCH %s AND {scope} "
-               f"ORDER BY score, d.created_at DESC, d.id DESC LIMIT %s OFFSET %s")
+        # FTS5 reads its doclists newest first and stops after the window; bm25 is computed for the window only.
+        # The scope rule itself is applied to the page's documents in search() (no join here: one random read
+        # of the documents table per match was most of the cost).
+        sql = (f"SELECT id, score FROM (SELECT rowid AS id, bm25(feed_searchdoc_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) "
+               f"AS score FROM feed_searchdoc_fts WHERE feed_searchdoc_fts MATCH %s ORDER BY rowid DESC LIMIT %s) "
+               f"ORDER BY score, id DESC LIMIT %s OFFSET %s")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [match, *scope_params, limit, offset])
+            cursor.execute(sql, [parsed.fts5(tokens), RANK_WINDOW, limit, offset])
             # bm25 is "lower is better"; expose "higher is better" like ts_rank_cd.
             return [(row[0], -float(row[1])) for row in cursor.fetchall()]
     raise NotImplementedError(f"search is not implemented on {connection.vendor}")
+
+
+def _readable(doc: dict, home_id: int, nearby_ids: list[int]) -> bool:
+    """The one access rule (queries._scope_q), on a fetched document."""
+    return doc["neighbourhood_id"] == home_id or (
+        doc["neighbourhood_id"] in nearby_ids and doc["audience"] == Audience.NEARBY.value)
 
 
 def search(member, q: str | None, *, cursor: str | None = None, limit: int = 20) -> SearchPage:
@@ -367,12 +395,14 @@ def search(member, q: str | None, *, cursor: str | None = None, limit: int = 20)
     # Plain values: a whole neighbourhood row would bring kilobytes of geometry along to show a name.
     docs = {d["id"]: d for d in SearchDoc.objects.filter(id__in=[doc_id for doc_id, _score in rows]).values(
         "id", "kind", "post_id", "comment_id", "title", "body", "created_at", "post__title",
-        "post__author__display_name", "comment__author__display_name", "neighbourhood__name")}
+        "post__author__display_name", "comment__author__display_name", "neighbourhood__name", "neighbourhood_id",
+        "audience")}
+    home_id, nearby_ids = readable[0], list(readable[1:])
     stems = parsed.stems
     items = []
     for doc_id, score in rows:
         doc = docs.get(doc_id)
-        if doc is None:  # deleted since the ranking query
+        if doc is None or not _readable(doc, home_id, nearby_ids):  # deleted since the ranking query
             continue
         author = doc["comment__author__display_name"] if doc["comment_id"] else doc["post__author__display_name"]
         items.append(SearchHit(
@@ -394,6 +424,8 @@ def _token_stems(token: str) -> frozenset[str]:
 def highlight(text: str, stems: frozenset[str], *, words: int = SNIPPET_WORDS, max_chars: int = SNIPPET_MAX_CHARS
               ) -> SafeString:
     """An escaped excerpt of `text` around its densest run of matches, each matching word in <mark>."""
+    if _OPEN in text or _CLOSE in text:  # the two control characters that stand for the marks below
+        text = text.replace(_OPEN, "").replace(_CLOSE, "")
     tokens = [(m.start(), m.end(), not stems.isdisjoint(_token_stems(m.group()))) for m in _WORD.finditer(text)]
     if not tokens:
         return mark_safe(escape(text[:max_chars]))
@@ -408,7 +440,7 @@ def highlight(text: str, stems: frozenset[str], *, words: int = SNIPPET_WORDS, m
                 best, first = count, start
     char_start = tokens[first][0] if first else 0
     limit_at = char_start + max_chars
-    out = ["…"] if char_start else []
+    out: list[str] = []  # raw text, matches between _OPEN and _CLOSE: escaped once at the end
     pos = char_start
     last = min(len(tokens), first + words)
     truncated = last < len(tokens)
@@ -416,37 +448,42 @@ def highlight(text: str, stems: frozenset[str], *, words: int = SNIPPET_WORDS, m
         if end > limit_at and start > char_start:
             truncated = True
             break
-        out.append(escape(text[pos:start][-max_chars:]))  # punctuation and spaces between words
+        out.append(text[pos:start][-max_chars:])  # punctuation and spaces between words
         long_word = end - start > max_chars  # one absurdly long "word": cut it and stop there
-        piece = escape(text[start:min(end, start + max_chars)])
-        out.append(f"<mark>{piece}</mark>" if matched else piece)
+        piece = text[start:min(end, start + max_chars)]
+        out.append(f"{_OPEN}{piece}{_CLOSE}" if matched else piece)
         pos = end
         if long_word:
             truncated = True
             break
     if not truncated:
-        out.append(escape(text[pos:pos + 20]))
-    else:
-        out.append("…")
-    return mark_safe("".join(out))
+        out.append(text[pos:pos + 20])
+    html = escape("".join(out)).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
+    return mark_safe(("…" if char_start else "") + html + ("…" if truncated else ""))
 
 
 # --- search logs and trending --------------------------------------------------------------------------------
 
-def log_search(member, q: str | None) -> SearchLog | None:
-    """Store the normalised terms with the neighbourhood and city, never who searched.
+def log_search(member, q: str | None) -> bool:
+    """Store the normalised terms (True if stored) with the neighbourhood and city, never who searched.
 
     The same member searching the same term again within an hour is counted once: the dedup key lives in the cache
     only, as a keyed hash (no member id is readable from it) that expires.
     """
     term = normalise_term(q)
     if not term or not parse_query(term).words or member is None or member.neighbourhood_id is None:
-        return None
+        return False
     key = "search-log:" + salted_hmac("entraide.feed.search.log", f"{member.pk}:{term}").hexdigest()
     if not cache.add(key, 1, timeout=LOG_DEDUP_SECONDS):
-        return None
-    return SearchLog.objects.create(neighbourhood_id=member.neighbourhood_id, city_id=member.neighbourhood.city_id,
-                                    term=term)
+        return False
+    # The city comes from the neighbourhood row in the same statement: loading the member's neighbourhood would
+    # bring its geometry along (kilobytes of JSON) for one id.
+    log, neighbourhood = SearchLog._meta.db_table, Neighbourhood._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {log} (neighbourhood_id, city_id, term, created_at) "
+                       f"SELECT id, city_id, %s, %s FROM {neighbourhood} WHERE id = %s",
+                       [term, connection.ops.adapt_datetimefield_value(timezone.now()), member.neighbourhood_id])
+    return True
 
 
 @dataclass(frozen=True)

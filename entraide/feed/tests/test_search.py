@@ -338,7 +338,9 @@ def test_an_empty_query_gives_an_empty_page_and_no_log(reader, author):
 # --- pagination ------------------------------------------------------------------------------------------------
 
 def test_pages_cover_every_result_once(reader, author):
-    posts = [make_post(author, f"Atelier couture numéro {i}", age=timedelta(minutes=i)) for i in range(23)]
+    # Written oldest first, as they would be: document ids follow creation.
+    posts = [make_post(author, f"Atelier couture numéro {i}", age=timedelta(minutes=i)) for i in reversed(range(23))]
+    posts.reverse()
     seen, cursor = [], None
     for _ in range(5):
         page = search.search(reader, "couture", cursor=cursor, limit=10)
@@ -476,3 +478,34 @@ def test_the_search_endpoint_refuses_a_forged_cursor_with_the_error_body(client,
 def test_the_search_endpoints_are_in_the_openapi_schema(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert "/api/v1/search" in paths and "/api/v1/search/trending" in paths
+
+
+# --- the ranking window ----------------------------------------------------------------------------------------
+
+def test_relevance_is_computed_among_the_newest_matches_only(reader, author, monkeypatch):
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    oldest = make_post(author, "Un mot sur la couture", title="Couture couture", age=timedelta(hours=5))
+    middle = [make_post(author, f"Atelier couture {i}", age=timedelta(hours=4 - i)) for i in range(3)]
+    ids = [hit.post_id for hit in search.search(reader, "couture").items]
+    assert oldest.id not in ids  # the most relevant, but older than the window
+    assert sorted(ids) == sorted(p.id for p in middle)
+    monkeypatch.setattr(search, "RANK_WINDOW", 10)
+    assert search.search(reader, "couture").items[0].post_id == oldest.id  # inside the window, it ranks first
+
+
+def test_a_document_outside_the_readers_scope_is_never_shown_even_if_its_index_words_say_so(reader, author, far):
+    shown = make_post(author, "Cours de couture mardi")
+    strayed = make_post(author, "Cours de couture jeudi")
+    # The index still carries home's scope words, the row says it moved away: the rule wins.
+    SearchDoc.objects.filter(post_id=strayed.id).update(neighbourhood_id=far.id)
+    assert [hit.post_id for hit in search.search(reader, "couture").items] == [shown.id]
+
+
+def test_a_rebuilt_index_numbers_documents_in_order_of_creation(reader, author):
+    old_post = make_post(author, "Troc de graines", age=timedelta(days=3))
+    new_post = make_post(author, "Troc de livres", age=timedelta(days=1))
+    comment = make_comment(author, old_post, "Je viens avec des graines", age=timedelta(days=2))
+    assert search.rebuild_index() == 3
+    docs = list(SearchDoc.objects.order_by("id").values_list("post_id", "comment_id"))
+    assert docs == [(old_post.id, None), (old_post.id, comment.id), (new_post.id, None)]
+    assert [hit.post_id for hit in search.search(reader, "troc").items] == [new_post.id, old_post.id]
