@@ -6,6 +6,9 @@ from entraide.api import api, api_not_found
 from entraide.places import views as place_views
 
 urlpatterns = [
+    # The API first: Django tries patterns in order, and API requests are the busiest (no page starts with api/).
+    path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
     path("", place_views.home, name="home"),
     path("n/<int:neighbourhood_id>/", place_views.neighbourhood, name="neighbourhood"),
     path("places/suggest/", place_views.suggest, name="suggest"),
@@ -24,6 +27,4 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
-    re_path(r"^api/", api_not_found),
 ]

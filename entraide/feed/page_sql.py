@@ -76,7 +76,7 @@ def _branch(neighbourhood_id: int, *, nearby_audience: bool, pinned: bool | None
     return sql, [*params, limit]
 
 
-def _aware(value) -> datetime | None:
+def aware_datetime(value) -> datetime | None:
     # SQLite hands back the stored text (UTC); PostgreSQL an aware datetime.
     if value is None:
         return None
@@ -105,12 +105,12 @@ def post_row(row: tuple) -> dict:
     out = dict(zip(POST_KEYS, row))
     out["tags"] = _json_list(out["tags"])
     out["pinned"], out["official"] = bool(out["pinned"]), bool(out["official"])
-    out["created_at"], out["edited_at"] = _aware(out["created_at"]), _aware(out["edited_at"])
+    out["created_at"], out["edited_at"] = aware_datetime(out["created_at"]), aware_datetime(out["edited_at"])
     return out
 
 
 def created_at_of(row: tuple) -> datetime:
-    return _aware(row[CREATED_AT])
+    return aware_datetime(row[CREATED_AT])
 
 
 def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limit: int, pinned_limit: int

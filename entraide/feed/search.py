@@ -50,12 +50,13 @@ from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from entraide.accounts.models import public_name_of
+from entraide.accounts.models import Member, public_name_of
 from entraide.core.errors import EntraideError
 from entraide.places.models import Neighbourhood
 from entraide.places.queries import readable_neighbourhood_ids
 
-from .models import Audience, SearchLog
+from .models import Audience, Comment, Post, SearchLog
+from .page_sql import aware_datetime
 from .search_models import SearchDoc, reader_scope_tokens, scope_tokens, scoped_shadow
 
 MAX_QUERY_CHARS = 1000  # longer input is truncated, never refused
@@ -268,8 +269,6 @@ def rebuild_index() -> int:
     In order of creation, posts and comments interleaved: document ids must follow creation, since a search ranks
     the newest matches by id (see RANK_WINDOW).
     """
-    from .models import Comment, Post
-
     SearchDoc.objects.all().delete()
     posts = Post.objects.order_by("created_at", "id").iterator(chunk_size=500)
     comments = Comment.objects.select_related("post").order_by("created_at", "id").iterator(chunk_size=500)
@@ -379,6 +378,38 @@ def _readable(doc: dict, home_id: int, nearby_ids: list[int]) -> bool:
         doc["neighbourhood_id"] in nearby_ids and doc["audience"] == Audience.NEARBY.value)
 
 
+_DOC_KEYS = ("id", "kind", "post_id", "comment_id", "title", "body", "created_at", "post__title",
+             "post__author__display_name", "comment__author__display_name", "neighbourhood__name", "neighbourhood_id",
+             "audience")
+
+
+def _documents(ids: list[int]) -> dict[int, dict]:
+    """The page's documents with what a hit shows, by id (keys _DOC_KEYS): one query.
+
+    By hand, for the same reason as feed/page_sql.py (compiling the ORM's four joins cost more than running them),
+    and in plain columns: a whole neighbourhood row would bring kilobytes of geometry along to show a name.
+    """
+    if not ids:
+        return {}
+    post, comment = Post._meta.db_table, Comment._meta.db_table
+    member, neighbourhood = Member._meta.db_table, Neighbourhood._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (f"SELECT d.id, d.kind, d.post_id, d.comment_id, d.title, d.body, d.created_at, p.title, pa.display_name, "
+           f"ca.display_name, n.name, d.neighbourhood_id, d.audience FROM {SearchDoc._meta.db_table} d "
+           f"JOIN {post} p ON p.id = d.post_id JOIN {member} pa ON pa.id = p.author_id "
+           f"LEFT JOIN {comment} c ON c.id = d.comment_id LEFT JOIN {member} ca ON ca.id = c.author_id "
+           f"JOIN {neighbourhood} n ON n.id = d.neighbourhood_id WHERE d.id IN ({marks})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        rows = cursor.fetchall()
+    docs = {}
+    for row in rows:
+        doc = dict(zip(_DOC_KEYS, row))
+        doc["created_at"] = aware_datetime(doc["created_at"])
+        docs[doc["id"]] = doc
+    return docs
+
+
 def search(member, q: str | None, *, cursor: str | None = None, limit: int = 20) -> SearchPage:
     """Posts and comments the member may read that match `q`: most relevant first, then newest."""
     limit = max(1, min(int(limit), MAX_LIMIT))
@@ -392,11 +423,7 @@ def search(member, q: str | None, *, cursor: str | None = None, limit: int = 20)
     rows = _ranked_ids(parsed, readable[0], list(readable[1:]), limit + 1, offset)
     more = len(rows) > limit
     rows = rows[:limit]
-    # Plain values: a whole neighbourhood row would bring kilobytes of geometry along to show a name.
-    docs = {d["id"]: d for d in SearchDoc.objects.filter(id__in=[doc_id for doc_id, _score in rows]).values(
-        "id", "kind", "post_id", "comment_id", "title", "body", "created_at", "post__title",
-        "post__author__display_name", "comment__author__display_name", "neighbourhood__name", "neighbourhood_id",
-        "audience")}
+    docs = _documents([doc_id for doc_id, _score in rows])
     home_id, nearby_ids = readable[0], list(readable[1:])
     stems = parsed.stems
     items = []
