@@ -12,7 +12,7 @@ from ninja.files import UploadedFile
 
 from entraide.accounts.models import Member
 from entraide.accounts.queries import member_of
-from entraide.core.api import ErrorOut, json_ok, member_auth
+from entraide.core.api import ErrorOut, member_auth
 from entraide.core.errors import EntraideError
 
 from . import actions, feed_json, queries
