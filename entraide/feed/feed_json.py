@@ -57,5 +57,6 @@ def feed_body(member, **filters: Any) -> str:
         post_id = row[0]
         prefix, author_id, created_at = _post_json_prefix(row, tuple(images.get(post_id, ())))
         mine = member_id is not None and author_id == member_id
-        items.append(prefix + _flags(post_id in thanked, mine, mine and queries.within_edit_window(created_at, now)))
+        can_edit = queries.editable_by(author_id, member_id, created_at, now)
+        items.append(prefix + _flags(post_id in thanked, mine, can_edit))
     return '{"items": [' + ", ".join(items) + '], "next_cursor": ' + _encode(next_cursor) + "}"

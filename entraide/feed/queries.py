@@ -104,6 +104,11 @@ def within_edit_window(created_at: datetime, now: datetime | None = None) -> boo
     return (now or timezone.now()) - created_at <= edit_window()
 
 
+def editable_by(author_id: int, member_id: int | None, created_at: datetime, now: datetime | None = None) -> bool:
+    """Whether the reader may still edit this post or comment: their own, within the edit window."""
+    return member_id is not None and author_id == member_id and within_edit_window(created_at, now)
+
+
 def _scope_q(member, scope: str = "all", *, prefix: str = "") -> Q:
     """The rows the member may read: home (any audience) or chosen nearby with audience `nearby`."""
     if member is None or member.neighbourhood_id is None:
@@ -195,7 +200,7 @@ def post_view(r: dict, images: tuple[tuple[int, int, int], ...], *, member_id: i
         official=r["official"], comment_count=r["comment_count"], thanks_count=r["thanks_count"],
         thanked_by_me=thanked, created_at=r["created_at"], edited_at=r["edited_at"],
         is_mine=r["author_id"] == member_id,
-        can_edit=r["author_id"] == member_id and within_edit_window(r["created_at"], now),
+        can_edit=editable_by(r["author_id"], member_id, r["created_at"], now),
         images=[ImageView(_image_url(i), w, h, i) for i, w, h in images],
     )
 
@@ -268,7 +273,7 @@ def _comment_view(c: Comment, member_id, thanked: set[int], now: datetime) -> Co
         id=c.id, post_id=c.post_id, parent_id=c.parent_id, author_name=c.author.public_name, author_id=c.author_id,
         body=c.body, body_html=c.body_html, thanks_count=c.thanks_count, thanked_by_me=c.id in thanked,
         created_at=c.created_at, edited_at=c.edited_at, is_mine=c.author_id == member_id,
-        can_edit=c.author_id == member_id and within_edit_window(c.created_at, now),
+        can_edit=editable_by(c.author_id, member_id, c.created_at, now),
     )
 
 
