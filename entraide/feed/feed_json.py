@@ -3,9 +3,9 @@
 Every feed request reads its page from the database (fresh counts, deletions, audience changes: nothing is cached
 in front of the SQL). What is memoised is the work after it, turning a row into JSON: dates, tags, the author's
 public name, picture URLs, escaping. That work was most of a feed request's CPU (bench/feed.py), and it is the same
-for every reader of a post until one of its columns changes. The memo key is the whole raw row plus the post's
-pictures, so any change to what is shown (an edit, a new count, a renamed author or neighbourhood, a picture) is a
-new key by construction; there is nothing to invalidate. Only the reader's own flags (thanked_by_me, is_mine,
+for every reader of a post until one of its columns changes. The memo key is the whole raw row, the post's
+pictures included, so any change to what is shown (an edit, a new count, a renamed author or neighbourhood, a
+picture) is a new key by construction; there is nothing to invalidate. Only the reader's own flags (thanked_by_me, is_mine,
 can_edit) are added per request.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.utils import timezone
 from ninja.responses import NinjaJSONEncoder
 
 from . import queries
-from .page_sql import images_and_thanks, post_row
+from .page_sql import images_of, post_row
 
 _READER_FIELDS = ("thanked_by_me", "is_mine", "can_edit")
 
@@ -29,11 +29,11 @@ def _encode(value: Any) -> str:
 
 
 @functools.lru_cache(maxsize=getattr(settings, "ENTRAIDE_FEED_JSON_MEMO", 20_000))
-def _post_json_prefix(row: tuple, images: tuple[tuple[int, int, int], ...]) -> tuple[str, int, Any]:
+def _post_json_prefix(row: tuple) -> tuple[str, int, Any]:
     """A post's JSON without its closing brace and the reader's flags; with its author id and creation time."""
     from .api import post_json  # the one definition of a post's JSON (api imports this module)
 
-    view = queries.post_view(post_row(row), images, member_id=None, thanked=False, now=timezone.now())
+    view = queries.post_view(post_row(row), images_of(row), member_id=None, thanked=False, now=timezone.now())
     body = post_json(view)
     for name in _READER_FIELDS:
         del body[name]
@@ -47,16 +47,14 @@ def _flags(thanked: bool, mine: bool, can_edit: bool) -> str:
 
 
 def feed_body(member, **filters: Any) -> str:
-    """The JSON text of `GET /api/v1/feed` (FeedOut), for the filters of `queries.feed_rows`: three queries."""
-    rows, next_cursor = queries.feed_rows(member, **filters)
+    """The JSON text of `GET /api/v1/feed` (FeedOut), for the filters of `queries.feed_rows`: two queries."""
+    rows, thanked, next_cursor = queries.feed_rows(member, **filters)
     member_id = getattr(member, "id", None)
-    images, thanked = images_and_thanks(member_id, [row[0] for row in rows])
     now = timezone.now()
     items = []
     for row in rows:
-        post_id = row[0]
-        prefix, author_id, created_at = _post_json_prefix(row, tuple(images.get(post_id, ())))
+        prefix, author_id, created_at = _post_json_prefix(row)
         mine = member_id is not None and author_id == member_id
         can_edit = queries.editable_by(author_id, member_id, created_at, now)
-        items.append(prefix + _flags(post_id in thanked, mine, can_edit))
+        items.append(prefix + _flags(row[0] in thanked, mine, can_edit))
     return '{"items": [' + ", ".join(items) + '], "next_cursor": ' + _encode(next_cursor) + "}"

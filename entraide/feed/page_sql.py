@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from typing import NamedTuple
 
 from django.db import connection
 from django.utils import timezone
@@ -113,11 +114,52 @@ def created_at_of(row: tuple) -> datetime:
     return aware_datetime(row[CREATED_AT])
 
 
-def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limit: int, pinned_limit: int
-              ) -> tuple[list[tuple], list[tuple]]:
-    """Pinned posts and the stream, newest first, as raw rows in POST_KEYS order (see `post_row`): one query.
+IMAGES = len(POST_KEYS)  # page rows carry the post's pictures after its POST_KEYS columns
 
-    Raw, because they are hashable as they come: the API memoises each post's JSON on its row (feed/feed_json.py).
+
+def images_of(row: tuple) -> tuple[tuple[int, int, int], ...]:
+    """A page row's pictures as (id, width, height), in their order (the SQL aggregate does not promise one)."""
+    text = row[IMAGES]
+    if not text:
+        return ()
+    parts = sorted(tuple(int(n) for n in item.split(":")) for item in text.split(","))
+    return tuple((image_id, width, height) for _position, image_id, width, height in parts)
+
+
+def _as_text(column: str) -> str:
+    # SQLite's driver would call Python once per date column and row to parse the stored text; fetched as text,
+    # the memoised JSON (feed_json) never parses it at all, and post_row parses it in C (aware_datetime).
+    return f"CAST({column} AS TEXT)" if connection.vendor == "sqlite" else column
+
+
+def _images_column() -> str:
+    image = PostImage._meta.db_table
+    item = "i.position || ':' || i.id || ':' || i.width || ':' || i.height"
+    aggregate = f"group_concat({item}, ',')" if connection.vendor == "sqlite" else f"string_agg({item}, ',')"
+    return f"(SELECT {aggregate} FROM {image} i WHERE i.post_id = p.id)"
+
+
+def _thanked_column(member_id: int | None) -> tuple[str, list]:
+    if member_id is None:
+        return "0", []
+    thanks = Thanks._meta.db_table
+    return (f"EXISTS (SELECT 1 FROM {thanks} th WHERE th.member_id = %s AND th.post_id = p.id "
+            "AND th.comment_id IS NULL)"), [member_id]
+
+
+class PageRows(NamedTuple):
+    pinned: list[tuple]
+    stream: list[tuple]
+    thanked: set[int]  # ids of the page's posts the reader thanked
+
+
+def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limit: int, pinned_limit: int,
+              member_id: int | None) -> PageRows:
+    """Pinned posts and the stream, newest first, and which of them the reader thanked: one query.
+
+    Rows are raw, in POST_KEYS order then the pictures (`post_row`, `images_of`), because they are hashable as they
+    come: the API memoises each post's JSON on its row (feed/feed_json.py). The reader's thanks are kept out of the
+    rows, so that every reader of a post shares its memo.
 
     At most `pinned_limit` pinned and `limit` stream rows. `home_id` None: home is not read (scope "nearby").
     Pinned posts are those of home, on the first page only (no cursor); the home stream leaves them out on every
@@ -133,35 +175,36 @@ def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limi
         branches.append(_branch(neighbourhood_id, nearby_audience=True, pinned=None, f=f, limit=limit,
                                 with_cursor=True))
     if not branches:
-        return [], []
+        return PageRows([], [], set())
     # Each branch is a derived table (SQLite allows ORDER BY/LIMIT in a compound's parts only there); the merged
     # ids are cut to one page before the join, so only the page's rows are read in full.
     union = " UNION ALL ".join(f"SELECT * FROM ({sql}) b{i}" for i, (sql, _params) in enumerate(branches))
     post, member = Post._meta.db_table, Member._meta.db_table
     neighbourhood, crisis = Neighbourhood._meta.db_table, Crisis._meta.db_table
+    thanked_sql, thanked_params = _thanked_column(member_id)
     sql = (
-        "SELECT u.top, p.id, p.neighbourhood_id, n.name, p.author_id, m.display_name, p.category, p.audience, "
+        f"SELECT u.top, {thanked_sql}, p.id, p.neighbourhood_id, n.name, p.author_id, m.display_name, p.category, p.audience, "
         "p.title, p.body, p.body_html, CAST(p.tags AS TEXT), c.tag, p.pinned, p.official, p.comment_count, p.thanks_count, "
-        "p.created_at, p.edited_at "
+        f"{_as_text('p.created_at')}, {_as_text('p.edited_at')}, {_images_column()} "
         f"FROM (SELECT * FROM ({union}) merged ORDER BY top DESC, created_at DESC, id DESC LIMIT %s) u "
         f"JOIN {post} p ON p.id = u.id JOIN {neighbourhood} n ON n.id = p.neighbourhood_id "
         f"JOIN {member} m ON m.id = p.author_id LEFT JOIN {crisis} c ON c.id = p.crisis_id "
         "ORDER BY u.top DESC, u.created_at DESC, u.id DESC"
     )
-    params = [p for _sql, ps in branches for p in ps] + [pinned_limit + limit]
+    params = [*thanked_params, *(p for _sql, ps in branches for p in ps), pinned_limit + limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    pinned = [row[1:] for row in rows if row[0]]
-    stream = [row[1:] for row in rows if not row[0]][:limit]
-    return pinned, stream
+    pinned = [row[2:] for row in rows if row[0]]
+    stream = [row[2:] for row in rows if not row[0]][:limit]
+    return PageRows(pinned, stream, {row[2] for row in rows if row[1]})
 
 
 def images_and_thanks(member_id: int | None, post_ids: list[int]
                       ) -> tuple[dict[int, list[tuple[int, int, int]]], set[int]]:
     """For these posts: their pictures as (id, width, height) in order, and which of them the member thanked.
 
-    One query for both (UNION ALL of two index lookups).
+    One query for both (UNION ALL of two index lookups). For posts read outside a feed page (`queries.get_post`).
     """
     if not post_ids:
         return {}, set()

@@ -24,7 +24,7 @@ from entraide.places.queries import readable_neighbourhood_ids
 from entraide.accounts.models import public_name_of
 
 from .models import Audience, Category, Comment, Crisis, Post, PostImage, Thanks
-from .page_sql import POST_KEYS, PageFilter, created_at_of, images_and_thanks, page_rows, post_row
+from .page_sql import POST_KEYS, PageFilter, created_at_of, images_and_thanks, images_of, page_rows, post_row
 
 SCOPES = ("all", "home", "nearby")
 MAX_PAGE = 100
@@ -222,9 +222,15 @@ def active_crises_q(now: datetime | None = None, prefix: str = "") -> Q:
                                                     | Q(**{f"{prefix}ends_at__gt": now}))
 
 
+class FeedRows(NamedTuple):
+    rows: list[tuple]  # raw (page_sql.post_row, page_sql.images_of)
+    thanked: set[int]  # ids of those posts the reader thanked
+    next_cursor: str | None
+
+
 def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: str | None = None,
-              crisis: bool | str = False, cursor: str | None = None, limit: int = 20) -> tuple[list[tuple], str | None]:
-    """The raw rows of one feed page (page_sql.POST_KEYS order) and the cursor of the next page: two queries.
+              crisis: bool | str = False, cursor: str | None = None, limit: int = 20) -> FeedRows:
+    """The raw rows of one feed page, the reader's thanks among them and the cursor of the next page: two queries.
 
     Readable neighbourhoods, then the page (`page_sql`: one index range per neighbourhood, merged), whatever
     `limit` and however many posts are stored. Pinned posts of the home neighbourhood come first on the first page.
@@ -240,23 +246,25 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
     before = decode_cursor(cursor) if cursor is not None else None
     readable = readable_neighbourhood_ids(member)
     if not readable:
-        return [], None
+        return FeedRows([], set(), None)
     home, chosen = readable[0], readable[1:]
     page_filter = PageFilter(category=category or None, tag=normalise_tag(tag) if tag else None,
                              active_crisis=crisis is True,
                              crisis_tag=crisis if isinstance(crisis, str) and crisis else None, before=before)
-    pinned, stream = page_rows(home if scope != "nearby" else None, chosen if scope != "home" else [], page_filter,
-                               limit=limit + 1, pinned_limit=MAX_PINNED)
+    pinned, stream, thanked = page_rows(home if scope != "nearby" else None, chosen if scope != "home" else [],
+                                        page_filter, limit=limit + 1, pinned_limit=MAX_PINNED,
+                                        member_id=getattr(member, "id", None))
     next_cursor = encode_cursor(created_at_of(stream[limit - 1]), stream[limit - 1][0]) \
         if len(stream) > limit else None
-    return pinned + stream[:limit], next_cursor
+    return FeedRows(pinned + stream[:limit], thanked, next_cursor)
 
 
 def feed_page(member, **filters) -> FeedPage:
-    """One page of the feed, newest first (filters: those of `feed_rows`): three queries, the third for the
-    page's pictures and which of its posts the member thanked (skipped when the page is empty)."""
-    rows, next_cursor = feed_rows(member, **filters)
-    return FeedPage(items=_post_views(member, [post_row(r) for r in rows]), next_cursor=next_cursor)
+    """One page of the feed, newest first (filters: those of `feed_rows`): two queries."""
+    rows, thanked, next_cursor = feed_rows(member, **filters)
+    member_id, now = getattr(member, "id", None), timezone.now()
+    items = [post_view(post_row(r), images_of(r), member_id=member_id, thanked=r[0] in thanked, now=now) for r in rows]
+    return FeedPage(items=items, next_cursor=next_cursor)
 
 
 def get_post(member, post_id: int) -> PostView:
