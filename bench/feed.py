@@ -14,6 +14,9 @@ For each backend (SQLite in WAL mode, PostgreSQL), on a fresh database:
 3. The floor: the same gunicorn configuration serving `bench/floor_urls.py` (a constant `{"ok": true}` through the
    full middleware stack, settings `bench/floor_settings.py`).
 
+`--prewarm` reads the whole database once before the runs (the SQLite file; every relation through pg_prewarm),
+to measure a server whose data is in the page cache rather than the first reads after seeding.
+
 The load average is sampled every 2 s during every wrk run and reported: the machine is shared.
 """
 from __future__ import annotations
@@ -210,6 +213,29 @@ def refresh_tokens(vendor: str, url: str) -> None:
             conn.execute("UPDATE accounts_apitoken SET last_used_at = now()")
 
 
+def prewarm(vendor: str, url: str) -> dict:
+    """Read the whole database once, so the runs measure a server whose data sits in the page cache (one that has
+    been up for a while), not the first reads after seeding. Reported beside the figures: `--prewarm` only."""
+    start = time.perf_counter()
+    if vendor == "sqlite":
+        size = 0
+        with open(urllib.parse.urlsplit(url).path, "rb", buffering=0) as handle:
+            while chunk := handle.read(16 << 20):
+                size += len(chunk)
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            # 'read': through the OS page cache, as SQLite's file above; shared_buffers stays as configured.
+            blocks = conn.execute(
+                "SELECT coalesce(sum(pg_prewarm(c.oid::regclass, 'read')), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'i', 't', 'm') "
+                "AND c.relpersistence = 'p' AND n.nspname IN ('public', 'pg_toast')").fetchone()[0]
+            size = int(blocks) * 8192
+    return {"seconds": round(time.perf_counter() - start, 1), "gib": round(size / 2**30, 2)}
+
+
 def run_backend(db: str, args: argparse.Namespace) -> dict:
     seeded = args.seeded / db if args.seeded else None
     tmp = seeded or Path(tempfile.mkdtemp(prefix=f"entraide-feed-bench-{db}-"))
@@ -247,6 +273,9 @@ def run_backend(db: str, args: argparse.Namespace) -> dict:
         wrk_opts = {"duration": args.duration, "connections": args.connections, "threads": args.wrk_threads,
                     "warmup": args.warmup}
 
+        if args.prewarm:
+            result["prewarm"] = prewarm(db if db == "sqlite" else "postgresql", url)
+            log(f"{db}: read {result['prewarm']['gib']} GiB into the page cache in {result['prewarm']['seconds']} s")
         with Server(env, "bench.floor_settings", args, tmp / "gunicorn-floor.log") as server:
             server.wait_ready("/floor")
             log(f"{db}: floor, {args.connections} connections, {args.duration} s")
@@ -333,6 +362,9 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
                      f"search {r['search']['load_mean']} (max {r['search']['load_max']}). Non-2xx responses: floor "
                      f"{r['floor']['non_2xx']}, feed {r['feed']['non_2xx']}, search {r['search']['non_2xx']}; "
                      f"socket errors: feed {r['feed']['socket_errors']}, search {r['search']['socket_errors']}.")
+        if "prewarm" in r:
+            lines.append(f"{r['db']}: {r['prewarm']['gib']} GiB read into the page cache before the runs "
+                         f"({r['prewarm']['seconds']} s, `--prewarm`).")
     return "\n".join(lines)
 
 
@@ -350,6 +382,8 @@ def main() -> None:
     parser.add_argument("--gunicorn-threads", type=int, default=1)
     parser.add_argument("--tokens", type=int, default=2000, help="members whose tokens the load spreads over")
     parser.add_argument("--keep", action="store_true", help="keep the databases and temporary files")
+    parser.add_argument("--prewarm", action="store_true",
+                        help="read the whole database into the page cache before the runs (steady state)")
     parser.add_argument("--seeded", type=Path,
                         help="serve the cities kept in DIR/sqlite and DIR/postgres (by --keep) instead of seeding")
     parser.add_argument("--json", type=Path, help="also write every figure (and wrk's raw output) to this file")

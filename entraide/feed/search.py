@@ -16,9 +16,11 @@ the body. bm25 counts how many documents hold each queried token: scoped tokens 
 neighbourhoods (a city-wide "école" made every search read 631,155 entries, bench/feed.py).
 
 PostgreSQL: the generated `search_vector` (migration 0002_search) holds the lexemes of `entraide_fr` (unaccent +
-french_stem; title A, body B) and `entraide_en` (unaccent + english_stem; title C, body D). A query word becomes
-`plainto_tsquery('entraide_fr', w) || plainto_tsquery('entraide_en', w)`, words are AND-ed (`&&`); the user's text
-only ever reaches PostgreSQL as bound parameters of plainto_tsquery, which accepts anything. Ranked by ts_rank_cd.
+french_stem; title A, body B) and `entraide_en` (unaccent + english_stem; title C, body D), for ranking by
+ts_rank_cd: a query word is `plainto_tsquery('entraide_fr', w) || plainto_tsquery('entraide_en', w)`, words
+AND-ed (`&&`). Matching uses `scoped_vector` (migration 0005_search_scoped_lexemes): the same lexemes once per scope
+token (`h12_ecol`), asked for as a tsquery built from PostgreSQL's own lexemes of each word (_pg_lexemes). The
+user's text only ever reaches PostgreSQL as bound parameters; the scoped tsquery holds only its lexemes, quoted.
 
 Both: the reader's scope is part of the full-text query (scope tokens, migration 0003_search_scope), and the rule
 itself is checked too (in the SQL on PostgreSQL, on the page's documents on SQLite). Relevance is computed among the
@@ -69,6 +71,10 @@ MAX_OFFSET = 500  # no page links beyond the 500th result: nobody reads that far
 # they live (a frequent word matched 18,654 documents for one Paris reader in bench/feed.py: 165 ms to rank them
 # all on SQLite, against 2 ms for the window). Older matches beyond the window are not shown.
 RANK_WINDOW = MAX_OFFSET + MAX_LIMIT + 1
+# PostgreSQL: a search looks among the newest RECENT_DOCS documents of the instance first (_ranked_ids_postgres).
+# 400,000 is three days of the benchmark city at lockdown intensity (bench/feed.py); on a smaller instance there
+# are fewer documents than that and a search reads everything at once.
+RECENT_DOCS = 400_000
 SNIPPET_WORDS = 30
 SNIPPET_MAX_CHARS = 280
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0  # bm25 column weights (SQLite)
@@ -343,20 +349,7 @@ def _ranked_ids(parsed: ParsedQuery, home_id: int, nearby_ids: list[int], limit:
     """
     tokens = reader_scope_tokens(home_id, nearby_ids)
     if connection.vendor == "postgresql":
-        # The scope twice: as index words (what makes the GIN scan narrow) and as the SQL rule itself.
-        scope, scope_params = _scope_sql(home_id, nearby_ids)
-        words = " && ".join(
-            "(plainto_tsquery('entraide_fr', %s) || plainto_tsquery('entraide_en', %s))" for _w in parsed.words)
-        sql = (f"SELECT w.id, ts_rank_cd(w.search_vector, w.words) AS score FROM ("
-               f"SELECT d.id, d.search_vector, q.words "
-               f"FROM feed_searchdoc d, (SELECT {words} AS words, to_tsquery('simple', %s) AS scope) q "
-               f"WHERE d.search_vector @@ (q.words && q.scope) AND {scope} ORDER BY d.id DESC LIMIT %s) w "
-               f"ORDER BY score DESC, w.id DESC LIMIT %s OFFSET %s")
-        params = [w for word in parsed.words for w in (word, word)] + [" | ".join(tokens)] + scope_params + [
-            RANK_WINDOW, limit, offset]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [(row[0], float(row[1])) for row in cursor.fetchall()]
+        return _ranked_ids_postgres(parsed, tokens, home_id, nearby_ids, limit, offset)
     if connection.vendor == "sqlite":
         # Scoped stems: the engine walks the reader's documents only, and bm25's counts are the reader's too.
         # FTS5 reads its doclists newest first and stops after the window; bm25 is computed for the window only.
@@ -370,6 +363,65 @@ def _ranked_ids(parsed: ParsedQuery, home_id: int, nearby_ids: list[int], limit:
             # bm25 is "lower is better"; expose "higher is better" like ts_rank_cd.
             return [(row[0], -float(row[1])) for row in cursor.fetchall()]
     raise NotImplementedError(f"search is not implemented on {connection.vendor}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _pg_lexemes(words: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """PostgreSQL's French and English lexemes of each query word (none for its stop words), as it indexes them.
+
+    Memoised per process: the text search configurations only change with a migration, and searches repeat.
+    """
+    columns = ", ".join(["tsvector_to_array(to_tsvector('entraide_fr', %s) || to_tsvector('entraide_en', %s))"]
+                        * len(words))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}", [w for word in words for w in (word, word)])
+        return tuple(tuple(lexemes) for lexemes in cursor.fetchone())
+
+
+def _tsquery_literal(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _scoped_tsquery(lexemes: tuple[tuple[str, ...], ...], tokens: list[str]) -> str:
+    """`(h12_ecol | a13_ecol ...) & (...)`: every word (any of its lexemes) under any of the reader's scope tokens
+    (migration 0005_search_scoped_lexemes). Written as tsquery input, cast, never parsed as text: words are letters
+    and digits, scope tokens ours, and each is quoted anyway."""
+    return " & ".join("(" + " | ".join(_tsquery_literal(f"{t}_{lexeme}") for lexeme in word for t in tokens) + ")"
+                      for word in lexemes if word)
+
+
+def _ranked_ids_postgres(parsed: ParsedQuery, tokens: list[str], home_id: int, nearby_ids: list[int], limit: int,
+                         offset: int) -> list[tuple[int, float]]:
+    """As _ranked_ids, on PostgreSQL: among the newest RECENT_DOCS documents first, then all if the window is short.
+
+    The scoped lexemes make the GIN scan read the reader's matches only; the BRIN index on id (migration 0005)
+    keeps the heap reads to the newest pages. A word found less than RANK_WINDOW times recently costs a second
+    query over everything, which is cheap precisely because such a word is rare.
+    """
+    scoped = _scoped_tsquery(_pg_lexemes(parsed.words), tokens)
+    if not scoped:  # only PostgreSQL stop words
+        return []
+    # The scope twice: as scoped lexemes (what makes the GIN scan narrow) and as the SQL rule itself.
+    scope, scope_params = _scope_sql(home_id, nearby_ids)
+    words = " && ".join(
+        "(plainto_tsquery('entraide_fr', %s) || plainto_tsquery('entraide_en', %s))" for _w in parsed.words)
+    word_params = [w for word in parsed.words for w in (word, word)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM feed_searchdoc")
+        newest = cursor.fetchone()[0] or 0
+        for since in ([newest - RECENT_DOCS, None] if newest > RECENT_DOCS else [None]):
+            recent = "AND d.id > %s" if since is not None else ""
+            sql = (f"SELECT w.id, ts_rank_cd(w.search_vector, w.words) AS score, count(*) OVER () FROM ("
+                   f"SELECT d.id, d.search_vector, q.words FROM feed_searchdoc d, (SELECT {words} AS words) q "
+                   f"WHERE d.scoped_vector @@ %s::tsquery AND {scope} {recent} ORDER BY d.id DESC LIMIT %s) w "
+                   f"ORDER BY score DESC, w.id DESC LIMIT %s OFFSET %s")
+            params = [*word_params, scoped, *scope_params, *([since] if since is not None else []),
+                      RANK_WINDOW, limit, offset]
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            if since is None or (rows and rows[0][2] >= RANK_WINDOW):
+                break
+    return [(row[0], float(row[1])) for row in rows]
 
 
 def _readable(doc: dict, home_id: int, nearby_ids: list[int]) -> bool:

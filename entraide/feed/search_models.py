@@ -19,7 +19,10 @@ What the database indexes depends on the backend (migrations 0002_search and 000
   rule itself.
 * PostgreSQL: a generated ``search_vector tsvector`` column (not a Django field) with a GIN index, built from
   `title` and `body` with the ``entraide_fr`` and ``entraide_en`` text search configurations (unaccent, then
-  the Snowball stemmer), plus the scope tokens as `simple` lexemes. The shadow columns stay empty there.
+  the Snowball stemmer), plus the scope tokens as `simple` lexemes, for ranking; and a generated
+  ``scoped_vector`` (migration 0005_search_scoped_lexemes) with the same lexemes once per scope token
+  (``h12_ecol``), GIN-indexed, for matching, beside a BRIN index on id (the newest documents first). The shadow
+  columns stay empty there.
 """
 from __future__ import annotations
 

@@ -509,3 +509,53 @@ def test_a_rebuilt_index_numbers_documents_in_order_of_creation(reader, author):
     docs = list(SearchDoc.objects.order_by("id").values_list("post_id", "comment_id"))
     assert docs == [(old_post.id, None), (old_post.id, comment.id), (new_post.id, None)]
     assert [hit.post_id for hit in search.search(reader, "troc").items] == [new_post.id, old_post.id]
+
+
+# --- PostgreSQL: the newest documents first (migration 0005_search_scoped_lexemes) -----------------------------
+
+def _ranking_queries(ctx) -> int:
+    return sum("ts_rank_cd" in q["sql"] for q in ctx.captured_queries)
+
+
+@pytest.mark.postgres
+def test_a_frequent_word_is_ranked_among_the_newest_documents_with_one_query(reader, author, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    posts = [make_post(author, f"Atelier couture {i}", age=timedelta(hours=5 - i)) for i in range(4)]
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)
+    monkeypatch.setattr(search, "RECENT_DOCS", 2)  # the recent part: the two newest documents of the instance
+    with CaptureQueriesContext(connection) as ctx:
+        assert sorted(found(reader, "couture")) == sorted(p.id for p in posts[-2:])
+    assert _ranking_queries(ctx) == 1
+
+
+@pytest.mark.postgres
+def test_a_word_too_rare_among_the_newest_documents_is_looked_for_everywhere(reader, author, monkeypatch):
+    from django.test.utils import CaptureQueriesContext
+
+    old = [make_post(author, f"Troc de graines {i}", age=timedelta(days=3 + i)) for i in range(2)]
+    make_post(author, "Cours de couture")
+    newest = make_post(author, "Encore des graines")
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    monkeypatch.setattr(search, "RECENT_DOCS", 2)  # one match among the two newest: fewer than the window
+    with CaptureQueriesContext(connection) as ctx:
+        assert sorted(found(reader, "graines")) == sorted([newest.id, *(p.id for p in old)])
+    assert _ranking_queries(ctx) == 2
+
+
+@pytest.mark.postgres
+def test_scoped_lexemes_keep_a_far_neighbourhoods_documents_out_of_the_index_scan(reader, author, far):
+    theirs = make_post(MemberFactory(neighbourhood=far), "Couture chez moi")
+    mine = make_post(author, "Couture chez nous")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT post_id, scoped_vector::text FROM feed_searchdoc")
+        lexemes = dict(cursor.fetchall())
+    assert f"'h{far.id}_coutur'" in lexemes[theirs.id] and f"h{author.neighbourhood_id}_" not in lexemes[theirs.id]
+    assert f"'h{author.neighbourhood_id}_coutur'" in lexemes[mine.id]
+    assert found(reader, "couture") == [mine.id]
+
+
+def test_a_query_of_database_stop_words_only_asks_for_nothing():
+    assert search._scoped_tsquery(((), ()), ["h1", "a2"]) == ""
+    assert search._scoped_tsquery((("ecol",), ()), ["h1"]) == "('h1_ecol')"
+    assert search._scoped_tsquery((("l'x",),), ["h1"]) == "('h1_l''x')"
