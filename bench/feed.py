@@ -318,6 +318,13 @@ def yes(ok: bool) -> str:
     return "**yes**" if ok else "**no**"
 
 
+def _latency(run: dict, limit_ms: float) -> tuple[bool, str]:
+    # A run that answered nothing has no latency to meet a target with (wrk prints 0 for its percentiles).
+    if not run.get("requests"):
+        return False, "no answer during the run"
+    return run["p99_ms"] < limit_ms, f"{run['p99_ms']:.0f} ms"
+
+
 def report(results: list[dict], args: argparse.Namespace) -> str:
     lines = []
     lines.append("| Backend | Floor req/s (p50 / p99) | Feed req/s (p50 / p99) | Feed / floor | Search req/s (p50 / p99) "
@@ -340,9 +347,8 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
     rows = [
         ("Feed throughput ≥ 40 % of the floor", lambda r: (r["feed"]["rps"] / r["floor"]["rps"] >= 0.40,
                                                            f"{r['feed']['rps'] / r['floor']['rps']:.0%}")),
-        (f"Feed p99 < 50 ms at {args.connections} connections", lambda r: (r["feed"]["p99_ms"] < 50,
-                                                                           f"{r['feed']['p99_ms']:.0f} ms")),
-        ("Search p99 < 100 ms", lambda r: (r["search"]["p99_ms"] < 100, f"{r['search']['p99_ms']:.0f} ms")),
+        (f"Feed p99 < 50 ms at {args.connections} connections", lambda r: _latency(r["feed"], 50)),
+        ("Search p99 < 100 ms", lambda r: _latency(r["search"], 100)),
         ("A feed page in at most 6 queries, constant", lambda r: (
             max(v["max"] for v in r["seed"]["in_process"]["feed_page_queries"].values()) <= 6
             and len({v["max"] for v in r["seed"]["in_process"]["feed_page_queries"].values()}) == 1,

@@ -411,9 +411,11 @@ def _ranked_ids_postgres(parsed: ParsedQuery, tokens: list[str], home_id: int, n
         newest = cursor.fetchone()[0] or 0
         for since in ([newest - RECENT_DOCS, None] if newest > RECENT_DOCS else [None]):
             recent = "AND d.id > %s" if since is not None else ""
+            # `d.id + 0`: ordered by the primary key, PostgreSQL may walk it backwards from the newest row testing
+            # each, which for a word rare in the reader's scope means the whole table (seen: over 30 s).
             sql = (f"SELECT w.id, ts_rank_cd(w.search_vector, w.words) AS score, count(*) OVER () FROM ("
                    f"SELECT d.id, d.search_vector, q.words FROM feed_searchdoc d, (SELECT {words} AS words) q "
-                   f"WHERE d.scoped_vector @@ %s::tsquery AND {scope} {recent} ORDER BY d.id DESC LIMIT %s) w "
+                   f"WHERE d.scoped_vector @@ %s::tsquery AND {scope} {recent} ORDER BY d.id + 0 DESC LIMIT %s) w "
                    f"ORDER BY score DESC, w.id DESC LIMIT %s OFFSET %s")
             params = [*word_params, scoped, *scope_params, *([since] if since is not None else []),
                       RANK_WINDOW, limit, offset]
