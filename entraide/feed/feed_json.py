@@ -5,8 +5,8 @@ in front of the SQL). What is memoised is the work after it, turning a row into 
 public name, picture URLs, escaping. That work was most of a feed request's CPU (bench/feed.py), and it is the same
 for every reader of a post until one of its columns changes. The memo key is the whole raw row, the post's
 pictures included, so any change to what is shown (an edit, a new count, a renamed author or neighbourhood, a
-picture) is a new key by construction; there is nothing to invalidate. Only the reader's own flags (thanked_by_me, is_mine,
-can_edit) are added per request.
+picture) is a new key by construction; there is nothing to invalidate. Only the reader's own flags
+(thanked_by_me, is_mine, can_edit) are added per request.
 """
 from __future__ import annotations
 

@@ -183,9 +183,9 @@ def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limi
     neighbourhood, crisis = Neighbourhood._meta.db_table, Crisis._meta.db_table
     thanked_sql, thanked_params = _thanked_column(member_id)
     sql = (
-        f"SELECT u.top, {thanked_sql}, p.id, p.neighbourhood_id, n.name, p.author_id, m.display_name, p.category, p.audience, "
-        "p.title, p.body, p.body_html, CAST(p.tags AS TEXT), c.tag, p.pinned, p.official, p.comment_count, p.thanks_count, "
-        f"{_as_text('p.created_at')}, {_as_text('p.edited_at')}, {_images_column()} "
+        f"SELECT u.top, {thanked_sql}, p.id, p.neighbourhood_id, n.name, p.author_id, m.display_name, p.category, "
+        "p.audience, p.title, p.body, p.body_html, CAST(p.tags AS TEXT), c.tag, p.pinned, p.official, "
+        f"p.comment_count, p.thanks_count, {_as_text('p.created_at')}, {_as_text('p.edited_at')}, {_images_column()} "
         f"FROM (SELECT * FROM ({union}) merged ORDER BY top DESC, created_at DESC, id DESC LIMIT %s) u "
         f"JOIN {post} p ON p.id = u.id JOIN {neighbourhood} n ON n.id = p.neighbourhood_id "
         f"JOIN {member} m ON m.id = p.author_id LEFT JOIN {crisis} c ON c.id = p.crisis_id "

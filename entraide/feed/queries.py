@@ -263,7 +263,8 @@ def feed_page(member, **filters) -> FeedPage:
     """One page of the feed, newest first (filters: those of `feed_rows`): two queries."""
     rows, thanked, next_cursor = feed_rows(member, **filters)
     member_id, now = getattr(member, "id", None), timezone.now()
-    items = [post_view(post_row(r), images_of(r), member_id=member_id, thanked=r[0] in thanked, now=now) for r in rows]
+    items = [post_view(post_row(r), images_of(r), member_id=member_id, thanked=r[0] in thanked, now=now)
+             for r in rows]
     return FeedPage(items=items, next_cursor=next_cursor)
 
 

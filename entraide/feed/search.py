@@ -395,8 +395,9 @@ def _ranked_ids_postgres(parsed: ParsedQuery, tokens: list[str], home_id: int, n
     """As _ranked_ids, on PostgreSQL: among the newest RECENT_DOCS documents first, then all if the window is short.
 
     The scoped lexemes make the GIN scan read the reader's matches only; the BRIN index on id (migration 0005)
-    keeps the heap reads to the newest pages. A word found less than RANK_WINDOW times recently costs a second
-    query over everything, which is cheap precisely because such a word is rare.
+    keeps the heap reads to the newest pages, which is what bounds a frequent word in a large scope. A word found
+    fewer than RANK_WINDOW times among them costs a second query over everything: most searches of the benchmark
+    city, whose scopes are mostly small (docs/benchmarks.md, fourth pass).
     """
     scoped = _scoped_tsquery(_pg_lexemes(parsed.words), tokens)
     if not scoped:  # only PostgreSQL stop words
