@@ -135,7 +135,10 @@ def _as_text(column: str) -> str:
 def _images_column() -> str:
     image = PostImage._meta.db_table
     item = "i.position || ':' || i.id || ':' || i.width || ':' || i.height"
-    aggregate = f"group_concat({item}, ',')" if connection.vendor == "sqlite" else f"string_agg({item}, ',')"
+    # PostgreSQL can order the aggregate, so equal pictures give equal text (one memo entry); SQLite 3.40 cannot,
+    # hence images_of sorts.
+    aggregate = f"group_concat({item}, ',')" if connection.vendor == "sqlite" else \
+        f"string_agg({item}, ',' ORDER BY i.position, i.id)"
     return f"(SELECT {aggregate} FROM {image} i WHERE i.post_id = p.id)"
 
 

@@ -14,10 +14,14 @@ SQLite: nothing (its scoped stems already do this).
 """
 from django.db import migrations
 
+# Lexemes longer than a query word can be (search.MAX_WORD_CHARS) are left out: they could never match, and a long
+# word (a pasted link) prefixed by a scope token can pass tsvector's 2,047-byte limit, which array_to_tsvector
+# refuses: the post or comment could not be written at all.
 SCOPED_FUNCTION = """CREATE OR REPLACE FUNCTION entraide_scoped(words tsvector, scopes text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         SELECT coalesce(array_to_tsvector(array_agg(s || '_' || l)), ''::tsvector)
         FROM unnest(string_to_array(scopes, ' ')) AS s, unnest(tsvector_to_array(words)) AS l
+        WHERE length(l) <= 64
     $$"""
 SCOPED_COLUMN = """ALTER TABLE feed_searchdoc ADD COLUMN scoped_vector tsvector GENERATED ALWAYS AS (entraide_scoped(
         to_tsvector('entraide_fr'::regconfig, coalesce(title, '') || ' ' || coalesce(body, ''))

@@ -95,3 +95,17 @@ def test_an_old_post_of_mine_is_not_editable(alice):
     Post.objects.filter(pk=post.pk).update(created_at=timezone.now() - timedelta(days=2))
     item = by_id(feed(alice), post.id)
     assert item["is_mine"] is True and item["can_edit"] is False
+
+
+def test_a_picture_added_to_a_memoised_post_shows_at_once(alice, bob):
+    from entraide.feed.models import PostImage
+
+    post = actions.do_create_post(alice, category="give_lend", body="Je donne un vélo d'enfant")
+    assert by_id(feed(bob), post.id)["images"] == []
+    image = PostImage.objects.create(post=post, neighbourhood_id=post.neighbourhood_id, image="posts/velo.jpg",
+                                     width=640, height=480)
+    images = by_id(feed(bob), post.id)["images"]
+    assert [(i["width"], i["height"]) for i in images] == [(640, 480)]
+    assert images[0]["url"].endswith(f"/{image.id}")
+    image.delete()
+    assert by_id(feed(bob), post.id)["images"] == []

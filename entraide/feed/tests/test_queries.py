@@ -253,3 +253,14 @@ def test_a_feed_page_shows_each_posts_pictures_in_their_order(alice, bob):
     assert [image.width for image in items[with_pictures.id].images] == [10, 20, 30]
     assert items[without.id].images == []
     assert items[with_pictures.id].images[0].url.endswith(f"/{items[with_pictures.id].images[0].id}")
+
+
+def test_thanking_a_comment_does_not_mark_its_post_thanked_on_the_feed(alice, bob):
+    post = PostFactory(author=bob)
+    comment = actions.do_create_comment(bob, post.id, body="Je passe à 18 h")
+    actions.do_thank_comment(alice, comment.id)
+    item = next(item for item in queries.feed_page(alice).items if item.id == post.id)
+    assert item.thanked_by_me is False
+    actions.do_thank_post(alice, post.id)
+    item = next(item for item in queries.feed_page(alice).items if item.id == post.id)
+    assert item.thanked_by_me is True
