@@ -38,6 +38,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from feed_writes import Writer  # bench/feed_writes.py, beside this script
 from loadavg import LoadSampler  # bench/loadavg.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,6 +214,18 @@ def refresh_tokens(vendor: str, url: str) -> None:
             conn.execute("UPDATE accounts_apitoken SET last_used_at = now()")
 
 
+def neighbourhood_ids(db: str, url: str) -> list[int]:
+    if db == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(urllib.parse.urlsplit(url).path) as conn:
+            return [row[0] for row in conn.execute("SELECT id FROM places_neighbourhood")]
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM places_neighbourhood")]
+
+
 def prewarm(vendor: str, url: str) -> dict:
     """Read the whole database once, so the runs measure a server whose data sits in the page cache (one that has
     been up for a while), not the first reads after seeding. Reported beside the figures: `--prewarm` only."""
@@ -241,6 +254,7 @@ def run_backend(db: str, args: argparse.Namespace) -> dict:
     tmp = seeded or Path(tempfile.mkdtemp(prefix=f"entraide-feed-bench-{db}-"))
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env.update({"ENTRAIDE_VAR_DIR": str(tmp), "DEBUG": "false", "LOG_LEVEL": "ERROR",
+                "ENTRAIDE_FEED_PAGE_CACHE": str(args.page_cache),
                 "PYTHONPATH": f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}".rstrip(os.pathsep)})
     if db == "sqlite":
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
@@ -283,12 +297,19 @@ def run_backend(db: str, args: argparse.Namespace) -> dict:
         with Server(env, "entraide.settings", args, tmp / "gunicorn-app.log") as server:
             server.wait_ready("/api/v1/feed", tokens[0])
             refresh_tokens(db if db == "sqlite" else "postgresql", url)
-            log(f"{db}: feed, {args.connections} connections, {args.duration} s")
-            result["feed"] = run_wrk(server.url + "/api/v1/feed", ["/api/v1/feed"], tokens_file, tmp, **wrk_opts)
+            log(f"{db}: feed, with {args.writes} writes/s, {args.connections} connections, {args.duration} s")
+            with Writer(db if db == "sqlite" else "postgresql", url, args.writes, neighbourhood_ids(db, url)) as writer:
+                result["feed"] = run_wrk(server.url + "/api/v1/feed", ["/api/v1/feed"], tokens_file, tmp, **wrk_opts)
+            result["feed"].update(writer.summary())
             search_paths = ["/api/v1/search?" + urllib.parse.urlencode({"q": term}) for term in SEARCH_TERMS]
             log(f"{db}: search, {args.connections} connections, {args.duration} s")
             result["search"] = run_wrk(server.url + search_paths[0], search_paths, tokens_file, tmp, **wrk_opts)
-        for kind in ("floor", "feed", "search"):
+            # The same searches with one connection per worker: a search's own time, without 32 in the queue.
+            log(f"{db}: search, {args.workers} connections (one per worker), {args.duration} s")
+            result["search_unqueued"] = run_wrk(server.url + search_paths[0], search_paths, tokens_file, tmp,
+                                                **{**wrk_opts, "connections": args.workers,
+                                                   "threads": min(args.wrk_threads, args.workers)})
+        for kind in ("floor", "feed", "search", "search_unqueued"):
             r = result[kind]
             log(f"{db} {kind}: {r['rps']:.0f} req/s, p50 {r.get('p50_ms', 0):.1f} ms, p99 {r.get('p99_ms', 0):.1f} ms,"
                 f" non-2xx {r['non_2xx']}, load {r['load_mean']} (max {r['load_max']})")
@@ -327,11 +348,12 @@ def _latency(run: dict, limit_ms: float) -> tuple[bool, str]:
 
 def report(results: list[dict], args: argparse.Namespace) -> str:
     lines = []
-    lines.append("| Backend | Floor req/s (p50 / p99) | Feed req/s (p50 / p99) | Feed / floor | Search req/s (p50 / p99) "
-                 "| Queries per feed page, limit 10 / 20 / 50 (API request) | Seeding |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    lines.append(f"| Backend | Floor req/s (p50 / p99) | Feed req/s (p50 / p99) | Feed / floor | Search req/s (p50 / p99) "
+                 f"| Search, {args.workers} connections | Queries per feed page, limit 10 / 20 / 50 (API request) "
+                 "| Seeding |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        f, fe, s = r["floor"], r["feed"], r["search"]
+        f, fe, s, su = r["floor"], r["feed"], r["search"], r["search_unqueued"]
         ip = r["seed"]["in_process"]
         q = " / ".join(str(ip["feed_page_queries"][str(n)]["max"]) for n in (10, 20, 50))
         qa = " / ".join(str(ip["api_feed_queries"][str(n)]["max"]) for n in (10, 20, 50))
@@ -339,7 +361,8 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
         lines.append(
             f"| {r['db']} | {f['rps']:,.0f} ({f['p50_ms']:.1f} / {f['p99_ms']:.1f} ms) "
             f"| {fe['rps']:,.0f} ({fe['p50_ms']:.1f} / {fe['p99_ms']:.1f} ms) | {fe['rps'] / f['rps']:.0%} "
-            f"| {s['rps']:,.0f} ({s['p50_ms']:.1f} / {s['p99_ms']:.1f} ms) | {q} ({qa}) "
+            f"| {s['rps']:,.0f} ({s['p50_ms']:.1f} / {s['p99_ms']:.1f} ms) "
+            f"| {su['rps']:,.0f} ({su['p50_ms']:.1f} / {su['p99_ms']:.1f} ms) | {q} ({qa}) "
             f"| {seed['rows']:,} rows in {r['seed']['seed_s']:,.0f} s ({seed['rows'] / r['seed']['seed_s']:,.0f} rows/s) |")
     lines.append("")
     lines.append("| Target | " + " | ".join(r["db"] for r in results) + " |")
@@ -348,7 +371,9 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
         ("Feed throughput ≥ 40 % of the floor", lambda r: (r["feed"]["rps"] / r["floor"]["rps"] >= 0.40,
                                                            f"{r['feed']['rps'] / r['floor']['rps']:.0%}")),
         (f"Feed p99 < 50 ms at {args.connections} connections", lambda r: _latency(r["feed"], 50)),
-        ("Search p99 < 100 ms", lambda r: _latency(r["search"], 100)),
+        (f"Search p99 < 100 ms at {args.connections} connections", lambda r: _latency(r["search"], 100)),
+        (f"Search p99 < 100 ms at {args.workers} connections (one per worker)",
+         lambda r: _latency(r["search_unqueued"], 100)),
         ("A feed page in at most 6 queries, constant", lambda r: (
             max(v["max"] for v in r["seed"]["in_process"]["feed_page_queries"].values()) <= 6
             and len({v["max"] for v in r["seed"]["in_process"]["feed_page_queries"].values()}) == 1,
@@ -365,8 +390,10 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
     for r in results:
         lines.append(f"Load average (1 min) during the {r['db']} runs: floor {r['floor']['load_mean']} "
                      f"(max {r['floor']['load_max']}), feed {r['feed']['load_mean']} (max {r['feed']['load_max']}), "
-                     f"search {r['search']['load_mean']} (max {r['search']['load_max']}). Non-2xx responses: floor "
-                     f"{r['floor']['non_2xx']}, feed {r['feed']['non_2xx']}, search {r['search']['non_2xx']}; "
+                     f"search {r['search']['load_mean']} (max {r['search']['load_max']}). Page cache "
+                     f"{args.page_cache} pages per process; {r['feed']['writes']:,} post updates during the feed run "
+                     f"({r['feed']['writes_per_s']}/s, bench/feed_writes.py). Non-2xx responses: floor "
+                     f"{r['floor']['non_2xx']}, feed {r['feed']['non_2xx']}, search {r['search']['non_2xx']} and {r['search_unqueued']['non_2xx']}; "
                      f"socket errors: feed {r['feed']['socket_errors']}, search {r['search']['socket_errors']}.")
         if "prewarm" in r:
             lines.append(f"{r['db']}: {r['prewarm']['gib']} GiB read into the page cache before the runs "
@@ -387,6 +414,10 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--gunicorn-threads", type=int, default=1)
     parser.add_argument("--tokens", type=int, default=2000, help="members whose tokens the load spreads over")
+    parser.add_argument("--page-cache", type=int, default=2000,
+                        help="ENTRAIDE_FEED_PAGE_CACHE of the served app (pages per process); 0: off")
+    parser.add_argument("--writes", type=float, default=10.0,
+                        help="post updates per second during the feed run (bench/feed_writes.py); 0: none")
     parser.add_argument("--keep", action="store_true", help="keep the databases and temporary files")
     parser.add_argument("--prewarm", action="store_true",
                         help="read the whole database into the page cache before the runs (steady state)")

@@ -43,6 +43,7 @@ from django.utils import timezone  # noqa: E402
 
 import feed_text  # noqa: E402
 from entraide.accounts.models import ApiToken, Member  # noqa: E402
+from entraide.feed import clock  # noqa: E402
 from entraide.feed import search as search_module  # noqa: E402
 from entraide.feed.models import Comment, Crisis, Post, SearchDoc, Thanks  # noqa: E402
 from entraide.feed.search_models import scope_tokens, scoped_shadow  # noqa: E402
@@ -95,8 +96,11 @@ class SqliteWriter:
         for name, sql in rows:
             cur.execute(f'DROP INDEX "{name}"')
             self.saved.append(sql)
-        # The FTS insert trigger would index row by row; the index is rebuilt once at the end instead.
+        # The FTS insert trigger would index row by row; the index is rebuilt once at the end instead. The feed
+        # clock's triggers would bump a clock per row: a loaded city starts with no versions (0), as a new one.
         cur.execute("DROP TRIGGER IF EXISTS feed_searchdoc_fts_ai")
+        for sql in clock.sqlite_drop():
+            cur.execute(sql)
 
     def write(self, table: str, columns: list[str], rows) -> int:
         cur = self.conn.cursor()
@@ -123,6 +127,8 @@ class SqliteWriter:
         start = time.perf_counter()
         migration = importlib.import_module("entraide.feed.migrations.0003_search_scope")
         cur.execute(migration.SQLITE_INSERT_TRIGGER)  # the AFTER INSERT trigger, as the migration wrote it
+        for sql in clock.sqlite_create():
+            cur.execute(sql)
         cur.execute("INSERT INTO feed_searchdoc_fts(feed_searchdoc_fts) VALUES ('rebuild')")
         timings["fts_rebuild"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -142,7 +148,8 @@ class PostgresWriter:
         s = settings.DATABASES["default"]
         self.conn = psycopg.connect(dbname=s["NAME"], user=s["USER"], password=s["PASSWORD"] or None,
                                     host=s["HOST"] or None, port=s["PORT"] or None, autocommit=True)
-        # Foreign-key triggers off while loading (rows are consistent by construction; superuser only).
+        # Foreign-key triggers off while loading (rows are consistent by construction; superuser only), and the feed
+        # clock's: a loaded city starts with no versions (0), as a new one.
         self.conn.execute("SET session_replication_role = replica")
         self.conn.execute("SET maintenance_work_mem = '1GB'")
         self.conn.execute("SET synchronous_commit = off")

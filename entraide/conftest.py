@@ -13,11 +13,15 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    # Rate-limit counters and the neighbourhood index live in process memory; tests must not share them.
+    # Rate-limit counters, the neighbourhood index and feed pages live in process memory; tests must not share them.
+    from entraide.feed import page_cache
+
     cache.clear()
     geo.invalidate_index()
+    page_cache.clear()  # keyed on clock versions, which start again in every test's database
     yield
     geo.invalidate_index()
+    page_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,13 @@
 """The feed API's body, with each post's JSON memoised on the row it was made from.
 
-Every feed request reads its page from the database (fresh counts, deletions, audience changes: nothing is cached
-in front of the SQL). What is memoised is the work after it, turning a row into JSON: dates, tags, the author's
-public name, picture URLs, escaping. That work was most of a feed request's CPU (bench/feed.py), and it is the same
-for every reader of a post until one of its columns changes. The memo key is the whole raw row, the post's
-pictures included, so any change to what is shown (an edit, a new count, a renamed author or neighbourhood, a
-picture) is a new key by construction; there is nothing to invalidate. Only the reader's own flags
-(thanked_by_me, is_mine, can_edit) are added per request.
+A feed page's rows come from the database or from the page cache, which is keyed on the feed clocks of the
+reader's neighbourhoods (feed/page_cache.py: fresh counts, deletions, audience changes show at once). What is
+memoised here is the work after it, turning a row into JSON: dates, tags, the author's public name, picture URLs,
+escaping. That work was most of a feed request's CPU (bench/feed.py), and it is the same for every reader of a post
+until one of its columns changes. The memo key is the whole raw row, the post's pictures included, so any change
+to what is shown (an edit, a new count, a renamed author or neighbourhood, a picture) is a new key by construction;
+there is nothing to invalidate. Only the reader's own flags (thanked_by_me, is_mine, can_edit) are added per
+request.
 """
 from __future__ import annotations
 

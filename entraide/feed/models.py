@@ -138,6 +138,18 @@ class Thanks(models.Model):
         ]
 
 
+class FeedClock(models.Model):
+    """How often anything a neighbourhood's feed shows has changed: bumped by database triggers (feed/clock.py), so
+    a feed page kept in memory is keyed on the state it was read from (feed/page_cache.py).
+
+    A plain id, no foreign key: the triggers write here while a neighbourhood's posts are deleted, and a row left
+    over from a deleted neighbourhood costs nothing.
+    """
+
+    neighbourhood_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+
 class KindnessPrompt(models.Model):
     """Counts of the kindness reminder: shown, then published anyway or reworded. No text, no author."""
 

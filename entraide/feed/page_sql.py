@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from entraide.accounts.models import Member
 from entraide.places.models import Neighbourhood
+from entraide.places.queries import chosen_nearby_sql
 
-from .models import Audience, Crisis, Post, PostImage, PostTag, Thanks
+from .models import Audience, Crisis, FeedClock, Post, PostImage, PostTag, Thanks
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,32 @@ def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limi
     pinned = [row[2:] for row in rows if row[0]]
     stream = [row[2:] for row in rows if not row[0]][:limit]
     return PageRows(pinned, stream, {row[2] for row in rows if row[1]})
+
+
+def scope_versions(member) -> list[tuple[int, int]]:
+    """The neighbourhoods the member may read (home first, then the chosen nearby ones in id order), each with its
+    feed clock's version (0 before its first change): one query, the page cache's key (feed/page_cache.py)."""
+    if member is None or member.neighbourhood_id is None:
+        return []
+    chosen_sql, params = chosen_nearby_sql(member)
+    sql = (f"SELECT s.n, coalesce(c.version, 0) FROM (SELECT CAST(%s AS BIGINT) AS n UNION ALL {chosen_sql}) s "
+           f"LEFT JOIN {FeedClock._meta.db_table} c ON c.neighbourhood_id = s.n")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [member.neighbourhood_id, *params])
+        rows = cursor.fetchall()
+    home = [row for row in rows if row[0] == member.neighbourhood_id][:1]
+    return home + sorted(row for row in rows if row[0] != member.neighbourhood_id)
+
+
+def thanked_among(member_id: int | None, post_ids: list[int]) -> set[int]:
+    """Which of these posts the member thanked (a cached page's reader flags): one lookup in thanks_post_once."""
+    if member_id is None or not post_ids:
+        return set()
+    marks = ", ".join(["%s"] * len(post_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT post_id FROM {Thanks._meta.db_table} WHERE member_id = %s AND comment_id IS NULL "
+                       f"AND post_id IN ({marks})", [member_id, *post_ids])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def images_and_thanks(member_id: int | None, post_ids: list[int]

@@ -24,7 +24,9 @@ from entraide.places.queries import readable_neighbourhood_ids
 from entraide.accounts.models import public_name_of
 
 from .models import Audience, Category, Comment, Crisis, Post, PostImage, Thanks
-from .page_sql import POST_KEYS, PageFilter, created_at_of, images_and_thanks, images_of, page_rows, post_row
+from . import page_cache
+from .page_sql import (POST_KEYS, PageFilter, created_at_of, images_and_thanks, images_of, page_rows, post_row,
+                       scope_versions, thanked_among)
 
 SCOPES = ("all", "home", "nearby")
 MAX_PAGE = 100
@@ -232,9 +234,10 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
               crisis: bool | str = False, cursor: str | None = None, limit: int = 20) -> FeedRows:
     """The raw rows of one feed page, the reader's thanks among them and the cursor of the next page: two queries.
 
-    Readable neighbourhoods, then the page (`page_sql`: one index range per neighbourhood, merged), whatever
-    `limit` and however many posts are stored. Pinned posts of the home neighbourhood come first on the first page.
-    `crisis`: True for posts of any active crisis, or a crisis tag.
+    Readable neighbourhoods with their feed clocks, then the page (`page_sql`: one index range per neighbourhood,
+    merged), whatever `limit` and however many posts are stored; or, when the page is in the page cache under those
+    clocks, the reader's thanks among its posts (feed/page_cache.py). Pinned posts of the home neighbourhood come
+    first on the first page. `crisis`: True for posts of any active crisis, or a crisis tag.
     """
     if scope not in SCOPES:
         raise EntraideError("invalid_scope", _("Unknown feed scope."), status=422,
@@ -244,16 +247,27 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
                             fields={"category": [_("Unknown category.")]})
     limit = max(1, min(int(limit), MAX_PAGE))
     before = decode_cursor(cursor) if cursor is not None else None
-    readable = readable_neighbourhood_ids(member)
+    readable = scope_versions(member)
     if not readable:
         return FeedRows([], set(), None)
-    home, chosen = readable[0], readable[1:]
+    home_id = readable[0][0] if scope != "nearby" else None
+    nearby = readable[1:] if scope != "home" else []
     page_filter = PageFilter(category=category or None, tag=normalise_tag(tag) if tag else None,
                              active_crisis=crisis is True,
                              crisis_tag=crisis if isinstance(crisis, str) and crisis else None, before=before)
-    pinned, stream, thanked = page_rows(home if scope != "nearby" else None, chosen if scope != "home" else [],
-                                        page_filter, limit=limit + 1, pinned_limit=MAX_PINNED,
-                                        member_id=getattr(member, "id", None))
+    member_id = getattr(member, "id", None)
+    # Which crises are active changes with the clock on the wall, not the feed clock: those pages are not kept.
+    key = (readable[0] if home_id is not None else None, tuple(nearby), page_filter, limit) \
+        if page_cache.usable() and not page_filter.active_crisis else None
+    cached = page_cache.get(key) if key is not None else None
+    if cached is not None:
+        pinned, stream = cached
+        thanked = thanked_among(member_id, [row[0] for row in pinned + stream])
+    else:
+        pinned, stream, thanked = page_rows(home_id, [n for n, _version in nearby], page_filter, limit=limit + 1,
+                                            pinned_limit=MAX_PINNED, member_id=member_id)
+        if key is not None:
+            page_cache.put(key, (pinned, stream))
     next_cursor = encode_cursor(created_at_of(stream[limit - 1]), stream[limit - 1][0]) \
         if len(stream) > limit else None
     return FeedRows(pinned + stream[:limit], thanked, next_cursor)

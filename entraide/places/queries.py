@@ -18,23 +18,29 @@ def locate(lat: float, lon: float) -> Neighbourhood | None:
     return Neighbourhood.objects.select_related("city").filter(id=neighbourhood_id).first()
 
 
+def chosen_nearby_sql(member) -> tuple[str, list]:
+    """The SQL of the nearby neighbourhoods the member chose to read, as one `SELECT neighbourhood_id`, and its
+    parameters: the one access rule's second half, for callers that read more per neighbourhood in the same query
+    (the feed reads its page cache's versions with it). A choice counts only while the two are still adjacent."""
+    reads = member.__class__.reads_nearby.through._meta.db_table
+    adjacent = Neighbourhood.nearby.through._meta.db_table
+    return (f"SELECT r.neighbourhood_id FROM {reads} r JOIN {adjacent} a ON a.to_neighbourhood_id = r.neighbourhood_id "
+            f"WHERE r.member_id = %s AND a.from_neighbourhood_id = %s AND r.neighbourhood_id <> %s",
+            [member.pk, member.neighbourhood_id, member.neighbourhood_id])
+
+
 def readable_neighbourhood_ids(member) -> list[int]:
     """Home first, then the nearby neighbourhoods the member chose to read (DESIGN.md, the one access rule).
 
-    A choice counts only while the two neighbourhoods are still adjacent (a re-import may change that). Every read
-    of neighbourhood data starts here, so it is one plain SQL query (the ORM's version joins the city to sort by a
-    name nobody needs, and compiling it cost more than running it).
+    Every read of neighbourhood data starts here, so it is one plain SQL query (the ORM's version joins the city to
+    sort by a name nobody needs, and compiling it cost more than running it).
     """
     if member is None or member.neighbourhood_id is None:
         return []
-    reads = member.__class__.reads_nearby.through._meta.db_table
-    adjacent = Neighbourhood.nearby.through._meta.db_table
+    sql, params = chosen_nearby_sql(member)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT r.neighbourhood_id FROM {reads} r JOIN {adjacent} a ON a.to_neighbourhood_id = r.neighbourhood_id "
-            f"WHERE r.member_id = %s AND a.from_neighbourhood_id = %s ORDER BY r.neighbourhood_id",
-            [member.pk, member.neighbourhood_id])
-        chosen = [row[0] for row in cursor.fetchall() if row[0] != member.neighbourhood_id]
+        cursor.execute(f"{sql} ORDER BY r.neighbourhood_id", params)
+        chosen = [row[0] for row in cursor.fetchall()]
     return [member.neighbourhood_id, *chosen]
 
 

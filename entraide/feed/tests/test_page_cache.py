@@ -1,0 +1,167 @@
+"""Feed pages kept in memory (feed/page_cache.py) never show a feed as it was, only as it is.
+
+Transactional tests: the cache is off inside a transaction (a test's usual one included), so these commit for real,
+as a server does, and read the feed through the API twice or more, the first read filling the cache.
+"""
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from entraide.accounts.actions import do_update_profile
+from entraide.accounts.factories import MemberFactory
+from entraide.accounts.models import Member
+from entraide.feed import actions, page_cache, queries
+from entraide.feed.models import Crisis, FeedClock, Post, PostImage
+from entraide.places.models import Neighbourhood
+
+from .test_api import Api
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def feed(member, **params) -> list[dict]:
+    response = Api(member).get("/feed", params)
+    assert response.status_code == 200, response.content
+    return response.json()["items"]
+
+
+def item(member, post_id: int) -> dict | None:
+    return next((i for i in feed(member) if i["id"] == post_id), None)
+
+
+def version(neighbourhood_id: int) -> int:
+    clock = FeedClock.objects.filter(neighbourhood_id=neighbourhood_id).first()
+    return clock.version if clock else 0
+
+
+def test_a_second_read_of_the_same_page_does_not_run_the_page_query(alice, bob):
+    actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    first = queries.feed_page(bob)
+    with CaptureQueriesContext(connection) as captured:
+        second = queries.feed_page(bob)
+    assert [p.id for p in second.items] == [p.id for p in first.items]
+    assert len(captured) == 2  # the scope with its clocks, and bob's thanks among the page's posts
+    assert not any("UNION ALL" in q["sql"] and "feed_post" in q["sql"] for q in captured.captured_queries)
+
+
+def test_every_reader_of_a_cached_page_gets_their_own_thanks(alice, bob, home):
+    carol = MemberFactory(neighbourhood=home, verified=True)
+    post = actions.do_create_post(alice, category="general", body="Merci pour les courses !")
+    assert item(bob, post.id)["thanked_by_me"] is False
+    actions.do_thank_post(carol, post.id)
+    assert item(carol, post.id)["thanked_by_me"] is True
+    assert item(bob, post.id)["thanked_by_me"] is False
+    assert item(bob, post.id)["thanks_count"] == 1
+
+
+def test_a_comment_counts_at_once_on_a_cached_page(alice, bob):
+    post = actions.do_create_post(alice, category="advice", body="Où trouver des masques ?")
+    assert item(bob, post.id)["comment_count"] == 0
+    actions.do_create_comment(alice, post.id, body="À la pharmacie de la rue Vieille-du-Temple")
+    assert item(bob, post.id)["comment_count"] == 1
+
+
+def test_an_edit_and_a_deletion_show_at_once(alice, bob):
+    post = actions.do_create_post(alice, category="general", body="Vide-grenier samedi")
+    assert item(bob, post.id)["body"] == "Vide-grenier samedi"
+    actions.do_edit_post(alice, post.id, body="Vide-grenier dimanche")
+    assert item(bob, post.id)["body"] == "Vide-grenier dimanche"
+    actions.do_delete_post(alice, post.id)
+    assert item(bob, post.id) is None
+
+
+def test_a_new_post_nearby_shows_to_its_readers_at_once(alice, nadia, home):
+    nadia.reads_nearby.add(home)
+    assert feed(nadia, scope="nearby") == []
+    post = actions.do_create_post(alice, category="general", body="Fête des voisins", audience="nearby")
+    assert [i["id"] for i in feed(nadia, scope="nearby")] == [post.id]
+
+
+def test_a_reader_who_stops_reading_nearby_no_longer_gets_its_page(alice, nadia, home):
+    do_update_profile(nadia, reads_nearby=[home.id])
+    post = actions.do_create_post(alice, category="general", body="Fête des voisins", audience="nearby")
+    assert item(nadia, post.id) is not None
+    do_update_profile(nadia, reads_nearby=[])
+    assert item(nadia, post.id) is None
+
+
+def test_pinning_a_post_shows_at_once(alice, bob):
+    older = actions.do_create_post(alice, category="general", body="Consignes de la mairie")
+    actions.do_create_post(alice, category="general", body="Un autre message")
+    assert feed(bob)[0]["id"] != older.id
+    Post.objects.filter(pk=older.pk).update(pinned=True, official=True)
+    assert feed(bob)[0]["id"] == older.id and feed(bob)[0]["pinned"] is True
+
+
+def test_renaming_an_author_a_neighbourhood_or_a_crisis_shows_at_once(alice, bob, home):
+    crisis = Crisis.objects.create(name="COVID-19", tag="covid-19", banner="Restez chez vous",
+                                   starts_at="2020-03-16T12:00:00Z")
+    post = actions.do_create_post(alice, category="general", body="Courses pour les aînés", crisis_tag="covid-19")
+    before = item(bob, post.id)
+    assert before["author"] == "Alice M." and before["crisis"] == "covid-19"
+    do_update_profile(alice, display_name="Alix Martin")
+    assert item(bob, post.id)["author"] == "Alix M."
+    Neighbourhood.objects.filter(pk=home.pk).update(name="Saint-Gervais (4e)")
+    assert item(bob, post.id)["neighbourhood"]["name"] == "Saint-Gervais (4e)"
+    crisis.tag = "covid"
+    crisis.save()
+    assert item(bob, post.id)["crisis"] == "covid"
+
+
+def test_a_picture_added_or_removed_shows_at_once(alice, bob):
+    post = actions.do_create_post(alice, category="give_lend", body="Je donne un vélo d'enfant")
+    assert item(bob, post.id)["images"] == []
+    image = PostImage.objects.create(post=post, neighbourhood_id=post.neighbourhood_id, image="posts/velo.jpg",
+                                     width=640, height=480)
+    assert [(i["width"], i["height"]) for i in item(bob, post.id)["images"]] == [(640, 480)]
+    image.delete()
+    assert item(bob, post.id)["images"] == []
+
+
+def test_a_page_read_inside_a_transaction_that_rolls_back_is_not_kept(alice, bob, home):
+    kept = actions.do_create_post(alice, category="general", body="Un message qui reste")
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            Post.objects.filter(pk=kept.pk).update(body="Jamais publié", body_html="<p>Jamais publié</p>")
+            assert queries.feed_page(bob).items[0].body == "Jamais publié"
+            raise RuntimeError("rolled back")
+    assert version(home.id) >= 1
+    # The version the rolled-back update took is taken again by the next change: it must find no page under it.
+    Post.objects.filter(pk=kept.pk).update(body="Corrigé", body_html="<p>Corrigé</p>")
+    assert item(bob, kept.id)["body"] == "Corrigé"
+
+
+def test_every_change_a_page_shows_moves_its_neighbourhood_clock(alice, bob, home):
+    start = version(home.id)
+    post = actions.do_create_post(alice, category="general", body="Atelier vélo", tags=["réparation"])
+    after_post = version(home.id)
+    assert after_post > start  # the post and its tag rows
+    actions.do_create_comment(bob, post.id, body="J'y serai")
+    assert version(home.id) > after_post
+    step = version(home.id)
+    actions.do_thank_post(bob, post.id)
+    assert version(home.id) > step
+    step = version(home.id)
+    Post.objects.filter(pk=post.pk).delete()
+    assert version(home.id) > step
+
+
+def test_a_change_elsewhere_leaves_a_neighbourhood_clock_alone(alice, zoe, home, far):
+    actions.do_create_post(alice, category="general", body="Atelier vélo")
+    step = version(home.id)
+    actions.do_create_post(zoe, category="general", body="Ailleurs dans Paris")
+    Member.objects.filter(pk=alice.pk).update(language="en")  # not shown in a feed
+    assert version(home.id) == step and version(far.id) >= 1
+
+
+def test_no_page_is_kept_when_the_cache_is_off(alice, bob, settings):
+    settings.ENTRAIDE_FEED_PAGE_CACHE = 0
+    actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    queries.feed_page(bob)
+    with CaptureQueriesContext(connection) as captured:
+        queries.feed_page(bob)
+    assert any("UNION ALL" in q["sql"] for q in captured.captured_queries)
+    page_cache.put("probe", ([], []))
+    assert page_cache.get("probe") is None
