@@ -254,7 +254,7 @@ def run_backend(db: str, args: argparse.Namespace) -> dict:
     tmp = seeded or Path(tempfile.mkdtemp(prefix=f"entraide-feed-bench-{db}-"))
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env.update({"ENTRAIDE_VAR_DIR": str(tmp), "DEBUG": "false", "LOG_LEVEL": "ERROR",
-                "ENTRAIDE_FEED_PAGE_CACHE": str(args.page_cache),
+                "ENTRAIDE_FEED_PAGE_CACHE_MB": str(args.page_cache_mb),
                 "PYTHONPATH": f"{ROOT}{os.pathsep}{env.get('PYTHONPATH', '')}".rstrip(os.pathsep)})
     if db == "sqlite":
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
@@ -391,7 +391,7 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
         lines.append(f"Load average (1 min) during the {r['db']} runs: floor {r['floor']['load_mean']} "
                      f"(max {r['floor']['load_max']}), feed {r['feed']['load_mean']} (max {r['feed']['load_max']}), "
                      f"search {r['search']['load_mean']} (max {r['search']['load_max']}). Page cache "
-                     f"{args.page_cache} pages per process; {r['feed']['writes']:,} post updates during the feed run "
+                     f"{args.page_cache_mb:g} MB per process; {r['feed']['writes']:,} post updates during the feed run "
                      f"({r['feed']['writes_per_s']}/s, bench/feed_writes.py). Non-2xx responses: floor "
                      f"{r['floor']['non_2xx']}, feed {r['feed']['non_2xx']}, search {r['search']['non_2xx']} and {r['search_unqueued']['non_2xx']}; "
                      f"socket errors: feed {r['feed']['socket_errors']}, search {r['search']['socket_errors']}.")
@@ -414,8 +414,8 @@ def main() -> None:
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--gunicorn-threads", type=int, default=1)
     parser.add_argument("--tokens", type=int, default=2000, help="members whose tokens the load spreads over")
-    parser.add_argument("--page-cache", type=int, default=2000,
-                        help="ENTRAIDE_FEED_PAGE_CACHE of the served app (pages per process); 0: off")
+    parser.add_argument("--page-cache-mb", type=float, default=64,
+                        help="ENTRAIDE_FEED_PAGE_CACHE_MB of the served app (per process); 0: off")
     parser.add_argument("--writes", type=float, default=10.0,
                         help="post updates per second during the feed run (bench/feed_writes.py); 0: none")
     parser.add_argument("--keep", action="store_true", help="keep the databases and temporary files")

@@ -219,8 +219,8 @@ ENTRAIDE_MAX_IMAGE_BYTES = int(os.environ.get("ENTRAIDE_MAX_IMAGE_BYTES", str(5 
 ENTRAIDE_MAX_IMAGE_PIXELS = int(os.environ.get("ENTRAIDE_MAX_IMAGE_PIXELS", str(40_000_000)))
 # Atom feeds of official announcements, off unless the operator wants them public.
 ENTRAIDE_ATOM_FEEDS = env_bool("ENTRAIDE_ATOM_FEEDS", False)
-# Feed pages kept per server process, keyed on the neighbourhoods' feed clocks (feed/page_cache.py); 0: none.
-ENTRAIDE_FEED_PAGE_CACHE = int(os.environ.get("ENTRAIDE_FEED_PAGE_CACHE", "2000"))
+# Memory for first feed pages in each server process, checked against the feed clocks (feed/page_cache.py); 0: off.
+ENTRAIDE_FEED_PAGE_CACHE_MB = float(os.environ.get("ENTRAIDE_FEED_PAGE_CACHE_MB", "64"))
 
 # Mutual aid. Minutes the helpers asked have before the search widens, then again before the request goes to the
 # neighbourhood's informer: "urgent=15,normal=60,low=240".

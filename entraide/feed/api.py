@@ -175,7 +175,8 @@ def feed(request, scope: Literal["all", "home", "nearby"] = "all",
          tag: str | None = Query(None, max_length=100),
          crisis: str | None = Query(None, max_length=50,
                                     description="'true' for posts of any active crisis, or one crisis tag"),
-         cursor: str | None = Query(None, max_length=200), limit: int = Query(20, ge=1, le=queries.MAX_PAGE)):
+         cursor: str | None = Query(None, max_length=200),
+         limit: int = Query(queries.DEFAULT_PAGE, ge=1, le=queries.MAX_PAGE)):
     crisis_filter: bool | str = False
     if crisis:
         crisis_filter = True if crisis.lower() in {"true", "1", "yes"} else crisis

@@ -15,6 +15,10 @@ and the bump commits or rolls back with the change itself.
 A bulk load that turns triggers off (bench/feed_seed.py: PostgreSQL's `session_replication_role = replica`, the
 triggers dropped on SQLite) leaves the clock behind; so would a restore of an older backup into a running server.
 Restart the server after either: the page cache lives in its processes.
+
+Migration 0006 created them; `migrate` re-creates them after every run (apps.py), since on SQLite a migration that
+rebuilds one of these tables would drop its triggers (and fail on the others', which read feed_post): they are
+dropped before the migrations and put back after.
 """
 from __future__ import annotations
 
@@ -29,7 +33,10 @@ _CLOCK = "feed_feedclock"
 
 
 def _sqlite_bump(select: str) -> str:
-    return (f"INSERT OR IGNORE INTO {_CLOCK} (neighbourhood_id, version) SELECT DISTINCT n, 0 FROM ({select});\n"
+    # No INSERT OR IGNORE: inside a trigger SQLite applies the firing statement's conflict clause instead, and an
+    # INSERT OR REPLACE would then reset a clock (an old version, an old page).
+    return (f"INSERT INTO {_CLOCK} (neighbourhood_id, version) SELECT DISTINCT s.n, 0 FROM ({select}) s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {_CLOCK} c WHERE c.neighbourhood_id = s.n);\n"
             f"    UPDATE {_CLOCK} SET version = version + 1 WHERE neighbourhood_id IN ({select});")
 
 
@@ -53,8 +60,9 @@ def sqlite_drop() -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {name}" for name in names]
 
 
-# PostgreSQL: one function bumps a set of neighbourhoods, in id order (two writers never wait for each other's
-# clock rows in opposite orders), one trigger function per kind of table.
+# PostgreSQL: one function bumps a set of neighbourhoods, in id order, one trigger function per kind of table. The
+# triggers are deferred to the commit, so a clock row is locked only while its writer commits, not for the rest of a
+# transaction that may still resize pictures or index text.
 _PG_BUMP = f"""CREATE OR REPLACE FUNCTION entraide_feed_clock_bump(ids bigint[]) RETURNS void
     LANGUAGE sql AS $$
         INSERT INTO {_CLOCK} (neighbourhood_id, version)
@@ -71,11 +79,14 @@ _PG_OWN_ROW = """CREATE OR REPLACE FUNCTION entraide_feed_clock_row() RETURNS tr
     END $$"""
 
 
+_DEFERRED = "DEFERRABLE INITIALLY DEFERRED"
+
+
 def postgres_create() -> list[str]:
     statements = [_PG_BUMP, _PG_OWN_ROW]
     for table in _OWN_ROW:
-        statements.append(f"CREATE TRIGGER {table}_clock AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                          "FOR EACH ROW EXECUTE FUNCTION entraide_feed_clock_row()")
+        statements.append(f"CREATE CONSTRAINT TRIGGER {table}_clock AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                          f"{_DEFERRED} FOR EACH ROW EXECUTE FUNCTION entraide_feed_clock_row()")
     for table, column, select in _NAMES:
         function = f"entraide_feed_clock_{table}"
         statements.append(f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -83,8 +94,9 @@ def postgres_create() -> list[str]:
         PERFORM entraide_feed_clock_bump(ARRAY({select.format(row='NEW')})::bigint[]);
         RETURN NULL;
     END $$""")
-        statements.append(f"CREATE TRIGGER {table}_clock_{column} AFTER UPDATE OF {column} ON {table} FOR EACH ROW "
-                          f"WHEN (OLD.{column} IS DISTINCT FROM NEW.{column}) EXECUTE FUNCTION {function}()")
+        statements.append(f"CREATE CONSTRAINT TRIGGER {table}_clock_{column} AFTER UPDATE OF {column} ON {table} "
+                          f"{_DEFERRED} FOR EACH ROW WHEN (OLD.{column} IS DISTINCT FROM NEW.{column}) "
+                          f"EXECUTE FUNCTION {function}()")
     return statements
 
 
@@ -98,6 +110,8 @@ def postgres_drop() -> list[str]:
 
 
 def create_triggers(connection) -> None:
+    """(Re)create every trigger: idempotent, so that `migrate` can run it after any migration (apps.py)."""
+    drop_triggers(connection)
     statements = sqlite_create() if connection.vendor == "sqlite" else postgres_create()
     with connection.cursor() as cursor:
         for sql in statements:

@@ -1,19 +1,21 @@
-"""Feed pages kept in each server process, keyed on the versions of the neighbourhoods they were read from.
+"""First feed pages kept in each server process, checked against the versions of the neighbourhoods they show.
 
 A feed page is the same for every reader of the same neighbourhoods until something it shows changes, and every
 such change bumps its neighbourhood's `FeedClock.version` in the same transaction (database triggers: feed/clock.py).
-The reader's scope and those versions come back in one query (`queries.feed_rows`); a page read from the database
-is stored under them, so a change is a new key by construction and there is nothing to invalidate. The reader's
-own thanks are not part of a page: a hit reads them for the page's posts (one index lookup), a miss gets them with
-the page.
+The reader's scope and those versions come back in one query (`queries.feed_rows`); a page is kept under its scope
+and filters together with the versions it was read at, and served only to a reader who reads the same versions, so
+a change makes every older page unusable by construction: there is nothing to invalidate. The reader's own thanks
+are not part of a page: a hit reads them for the page's posts (one index lookup), a miss gets them with the page.
 
-Why a page read just after the versions may be stored under them: it can only be newer than they say (both are read
+Why a page read just after the versions may be kept with them: it can only be newer than they say (both are read
 committed, the versions first), and a reader who gets it read those versions before the newer change committed.
 
-Not used inside a transaction (`connection.in_atomic_block`): a page read there may hold the transaction's own
-uncommitted writes, and the version numbers they bumped can come again once it rolls back.
+Not used inside a transaction (an atomic block, or autocommit turned off): a page read there may hold the
+transaction's own uncommitted writes, and the version numbers they bumped can come again once it rolls back.
 
-The size is `ENTRAIDE_FEED_PAGE_CACHE` pages per process (0 turns the cache off); least recently used go first.
+Only what many readers ask for is kept (queries.feed_rows: first pages of the default size, by category or not), so
+no reader can fill the cache with pages nobody else reads; one page per scope and filters, the newest read. Memory
+is bounded by `ENTRAIDE_FEED_PAGE_CACHE_MB` per process (0 turns the cache off), least recently used pages first out.
 """
 from __future__ import annotations
 
@@ -24,35 +26,48 @@ from typing import Any, Hashable
 from django.conf import settings
 from django.db import connection
 
-_pages: OrderedDict[Hashable, Any] = OrderedDict()
+_pages: OrderedDict[Hashable, tuple[Hashable, Any, int]] = OrderedDict()  # key -> (versions, page, bytes)
+_bytes = 0
 _lock = threading.Lock()
 
 
-def _size() -> int:
-    return int(getattr(settings, "ENTRAIDE_FEED_PAGE_CACHE", 2000))
+def _budget() -> int:
+    return int(float(getattr(settings, "ENTRAIDE_FEED_PAGE_CACHE_MB", 64)) * 2**20)
 
 
 def usable() -> bool:
-    return _size() > 0 and not connection.in_atomic_block
+    return _budget() > 0 and not connection.in_atomic_block and connection.get_autocommit()
 
 
-def get(key: Hashable) -> Any | None:
+def get(key: Hashable, versions: Hashable) -> Any | None:
+    """The page kept under `key` if it was read at exactly these versions."""
     with _lock:
-        page = _pages.get(key)
-        if page is not None:
-            _pages.move_to_end(key)
-        return page
-
-
-def put(key: Hashable, page: Any) -> None:
-    size = _size()
-    with _lock:
-        _pages[key] = page
+        entry = _pages.get(key)
+        if entry is None or entry[0] != versions:
+            return None
         _pages.move_to_end(key)
-        while len(_pages) > size:
-            _pages.popitem(last=False)
+        return entry[1]
+
+
+def put(key: Hashable, versions: Hashable, page: Any, size: int) -> None:
+    """Keep `page` (about `size` bytes) as read at `versions`, in place of any older page under `key`."""
+    global _bytes
+    budget = _budget()
+    with _lock:
+        old = _pages.pop(key, None)
+        if old is not None:
+            _bytes -= old[2]
+        if size > budget:
+            return
+        _pages[key] = (versions, page, size)
+        _bytes += size
+        while _bytes > budget:
+            _key, (_versions, _page, dropped) = _pages.popitem(last=False)
+            _bytes -= dropped
 
 
 def clear() -> None:
+    global _bytes
     with _lock:
         _pages.clear()
+        _bytes = 0

@@ -30,6 +30,7 @@ from .page_sql import (POST_KEYS, PageFilter, created_at_of, images_and_thanks, 
 
 SCOPES = ("all", "home", "nearby")
 MAX_PAGE = 100
+DEFAULT_PAGE = 20
 MAX_PINNED = 5
 
 
@@ -230,8 +231,13 @@ class FeedRows(NamedTuple):
     next_cursor: str | None
 
 
+def _page_bytes(rows: list[tuple]) -> int:
+    """About what a page's rows hold in memory: their text, plus a fixed cost per row and per value."""
+    return 200 + sum(100 + sum(len(v) + 50 if isinstance(v, str) else 30 for v in row) for row in rows)
+
+
 def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: str | None = None,
-              crisis: bool | str = False, cursor: str | None = None, limit: int = 20) -> FeedRows:
+              crisis: bool | str = False, cursor: str | None = None, limit: int = DEFAULT_PAGE) -> FeedRows:
     """The raw rows of one feed page, the reader's thanks among them and the cursor of the next page: two queries.
 
     Readable neighbourhoods with their feed clocks, then the page (`page_sql`: one index range per neighbourhood,
@@ -250,24 +256,27 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
     readable = scope_versions(member)
     if not readable:
         return FeedRows([], set(), None)
-    home_id = readable[0][0] if scope != "nearby" else None
+    home = readable[0] if scope != "nearby" else (None, None)  # (id, version)
     nearby = readable[1:] if scope != "home" else []
     page_filter = PageFilter(category=category or None, tag=normalise_tag(tag) if tag else None,
                              active_crisis=crisis is True,
                              crisis_tag=crisis if isinstance(crisis, str) and crisis else None, before=before)
     member_id = getattr(member, "id", None)
-    # Which crises are active changes with the clock on the wall, not the feed clock: those pages are not kept.
-    key = (readable[0] if home_id is not None else None, tuple(nearby), page_filter, limit) \
-        if page_cache.usable() and not page_filter.active_crisis else None
-    cached = page_cache.get(key) if key is not None else None
+    # Kept: what many readers ask for (feed/page_cache.py). Not the pages of any active crisis either, since which
+    # crises are active changes with the clock on the wall, not with the feed clock.
+    kept = page_cache.usable() and before is None and limit == DEFAULT_PAGE and page_filter == PageFilter(
+        category=page_filter.category)
+    key = (home[0], tuple(n for n, _version in nearby), page_filter.category)
+    versions = (home[1], tuple(version for _n, version in nearby))
+    cached = page_cache.get(key, versions) if kept else None
     if cached is not None:
         pinned, stream = cached
         thanked = thanked_among(member_id, [row[0] for row in pinned + stream])
     else:
-        pinned, stream, thanked = page_rows(home_id, [n for n, _version in nearby], page_filter, limit=limit + 1,
+        pinned, stream, thanked = page_rows(home[0], list(key[1]), page_filter, limit=limit + 1,
                                             pinned_limit=MAX_PINNED, member_id=member_id)
-        if key is not None:
-            page_cache.put(key, (pinned, stream))
+        if kept:
+            page_cache.put(key, versions, (pinned, stream), _page_bytes(pinned + stream))
     next_cursor = encode_cursor(created_at_of(stream[limit - 1]), stream[limit - 1][0]) \
         if len(stream) > limit else None
     return FeedRows(pinned + stream[:limit], thanked, next_cursor)
