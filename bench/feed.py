@@ -14,6 +14,10 @@ For each backend (SQLite in WAL mode, PostgreSQL), on a fresh database:
 3. The floor: the same gunicorn configuration serving `bench/floor_urls.py` (a constant `{"ok": true}` through the
    full middleware stack, settings `bench/floor_settings.py`).
 
+During the feed run, `bench/feed_writes.py` updates a post of a random neighbourhood `--writes` times a second
+(default 10), so that pages kept by the feed page cache keep going stale as in a busy city. Searches run twice:
+with `--connections`, and with one connection per gunicorn worker (a search's own latency, without a queue).
+
 `--prewarm` reads the whole database once before the runs (the SQLite file; every relation through pg_prewarm),
 to measure a server whose data is in the page cache rather than the first reads after seeding.
 
