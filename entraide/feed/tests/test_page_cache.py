@@ -230,3 +230,24 @@ def test_the_clock_triggers_come_back_after_any_migration(alice, home):
     _create_clock_triggers(apps.get_app_config("feed"), using="default")
     actions.do_create_post(alice, category="general", body="Après la migration")
     assert version(home.id) > step
+
+
+def test_every_table_and_column_a_page_shows_has_a_clock_trigger(alice, bob):
+    """A guard for whoever adds to page_sql.page_rows: what it reads must move the clock (feed/clock.py)."""
+    import re
+
+    from entraide.feed import clock
+
+    actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    with CaptureQueriesContext(connection) as captured:
+        queries.feed_page(bob)
+    (sql,) = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT u.top")]
+    tables = dict(re.findall(r'(?:FROM|JOIN) "?(\w+)"? (\w+)\b', sql))  # table -> alias
+    own_row = set(clock._OWN_ROW)
+    watched = {table: column for table, column, _select in clock._NAMES}
+    per_reader = {"feed_thanks"}  # the reader's thanks: never part of a kept page
+    for table, alias in tables.items():
+        assert table in own_row | set(watched) | per_reader, f"{table} has no clock trigger"
+        if table in watched:
+            columns = set(re.findall(rf"\b{alias}\.(\w+)", sql)) - {"id"}
+            assert columns <= {watched[table]}, f"{table}.{columns} shown but only {watched[table]} moves the clock"
