@@ -40,9 +40,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
-from feed_writes import Writer  # bench/feed_writes.py, beside this script
+from feed_writes import Writer, connect  # bench/feed_writes.py, beside this script
 from loadavg import LoadSampler  # bench/loadavg.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,28 +206,13 @@ def pg_drop(url: str) -> None:
 def refresh_tokens(vendor: str, url: str) -> None:
     """Mark every token used just now, so `user_for_token` does not write `last_used_at` during the measured run
     (it writes at most once per 5 minutes per token; the warm-up would do it too, this makes it certain)."""
-    if vendor == "sqlite":
-        import sqlite3
-
-        conn = sqlite3.connect(urllib.parse.urlsplit(url).path, isolation_level=None)
-        conn.execute("UPDATE accounts_apitoken SET last_used_at = strftime('%Y-%m-%d %H:%M:%f', 'now')")
-        conn.close()
-    else:
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("UPDATE accounts_apitoken SET last_used_at = now()")
+    now = "strftime('%Y-%m-%d %H:%M:%f', 'now')" if vendor == "sqlite" else "now()"
+    with closing(connect(vendor, url)) as conn:
+        conn.execute(f"UPDATE accounts_apitoken SET last_used_at = {now}")
 
 
-def neighbourhood_ids(db: str, url: str) -> list[int]:
-    if db == "sqlite":
-        import sqlite3
-
-        with sqlite3.connect(urllib.parse.urlsplit(url).path) as conn:
-            return [row[0] for row in conn.execute("SELECT id FROM places_neighbourhood")]
-    import psycopg
-
-    with psycopg.connect(url) as conn:
+def neighbourhood_ids(vendor: str, url: str) -> list[int]:
+    with closing(connect(vendor, url)) as conn:
         return [row[0] for row in conn.execute("SELECT id FROM places_neighbourhood")]
 
 
@@ -255,6 +241,7 @@ def prewarm(vendor: str, url: str) -> dict:
 
 def run_backend(db: str, args: argparse.Namespace) -> dict:
     seeded = args.seeded / db if args.seeded else None
+    vendor = "sqlite" if db == "sqlite" else "postgresql"
     tmp = seeded or Path(tempfile.mkdtemp(prefix=f"entraide-feed-bench-{db}-"))
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env.update({"ENTRAIDE_VAR_DIR": str(tmp), "DEBUG": "false", "LOG_LEVEL": "ERROR",
@@ -292,7 +279,7 @@ def run_backend(db: str, args: argparse.Namespace) -> dict:
                     "warmup": args.warmup}
 
         if args.prewarm:
-            result["prewarm"] = prewarm(db if db == "sqlite" else "postgresql", url)
+            result["prewarm"] = prewarm(vendor, url)
             log(f"{db}: read {result['prewarm']['gib']} GiB into the page cache in {result['prewarm']['seconds']} s")
         with Server(env, "bench.floor_settings", args, tmp / "gunicorn-floor.log") as server:
             server.wait_ready("/floor")
@@ -300,9 +287,9 @@ def run_backend(db: str, args: argparse.Namespace) -> dict:
             result["floor"] = run_wrk(server.url + "/floor", ["/floor"], tokens_file, tmp, **wrk_opts)
         with Server(env, "entraide.settings", args, tmp / "gunicorn-app.log") as server:
             server.wait_ready("/api/v1/feed", tokens[0])
-            refresh_tokens(db if db == "sqlite" else "postgresql", url)
+            refresh_tokens(vendor, url)
             log(f"{db}: feed, with {args.writes} writes/s, {args.connections} connections, {args.duration} s")
-            with Writer(db if db == "sqlite" else "postgresql", url, args.writes, neighbourhood_ids(db, url)) as writer:
+            with Writer(vendor, url, args.writes, neighbourhood_ids(vendor, url)) as writer:
                 result["feed"] = run_wrk(server.url + "/api/v1/feed", ["/api/v1/feed"], tokens_file, tmp, **wrk_opts)
             result["feed"].update(writer.summary())
             search_paths = ["/api/v1/search?" + urllib.parse.urlencode({"q": term}) for term in SEARCH_TERMS]

@@ -14,6 +14,18 @@ import time
 import urllib.parse
 
 
+def connect(vendor: str, url: str):
+    """An autocommit connection to the benchmark city ("sqlite" or "postgresql"), outside Django; both kinds have
+    `execute` and `close`."""
+    if vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.connect(urllib.parse.urlsplit(url).path, isolation_level=None, timeout=30)
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
 class Writer:
     def __init__(self, vendor: str, url: str, rate: float, neighbourhood_ids: list[int]) -> None:
         self.vendor, self.url, self.rate, self.ids = vendor, url, rate, neighbourhood_ids
@@ -22,18 +34,8 @@ class Writer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _connect(self):
-        if self.vendor == "sqlite":
-            import sqlite3
-
-            conn = sqlite3.connect(urllib.parse.urlsplit(self.url).path, isolation_level=None, timeout=30)
-            return conn, "?"
-        import psycopg
-
-        return psycopg.connect(self.url, autocommit=True), "%s"
-
     def _run(self) -> None:
-        conn, mark = self._connect()
+        conn, mark = connect(self.vendor, self.url), "?" if self.vendor == "sqlite" else "%s"
         sql = (f"UPDATE feed_post SET thanks_count = thanks_count WHERE id = (SELECT id FROM feed_post "
                f"WHERE neighbourhood_id = {mark} ORDER BY created_at DESC LIMIT 1)")
         rng = random.Random(7)
