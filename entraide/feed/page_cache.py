@@ -13,6 +13,10 @@ committed, the versions first), and a reader who gets it read those versions bef
 Not used inside a transaction (an atomic block, or autocommit turned off): a page read there may hold the
 transaction's own uncommitted writes, and the version numbers they bumped can come again once it rolls back.
 
+A reader's own thanks come in the same query as their scope when this process served them a page before: it
+remembers the key of each reader's last page (`last_page`, at most LAST_PAGES readers, least recent out), and the
+thanks asked for are those among that page's posts. They are used only if the scope read says the same page again.
+
 Only what many readers ask for is kept (queries.feed_rows: first pages of the default size, by category or not), so
 no reader can fill the cache with pages nobody else reads; one page per scope and filters, the newest read. Memory
 is bounded by `ENTRAIDE_FEED_PAGE_CACHE_MB` per process (0 turns the cache off), least recently used pages first out.
@@ -26,8 +30,11 @@ from typing import Any, Hashable
 from django.conf import settings
 from django.db import connection
 
+LAST_PAGES = 100_000  # readers whose last page's key a process remembers (about 15 MB at most)
+
 _pages: OrderedDict[Hashable, tuple[Hashable, Any, int]] = OrderedDict()  # key -> (versions, page, bytes)
 _bytes = 0
+_last: OrderedDict[Hashable, Hashable] = OrderedDict()  # a reader's (member id, filters) -> key of their last page
 _lock = threading.Lock()
 
 
@@ -47,6 +54,23 @@ def get(key: Hashable, versions: Hashable) -> Any | None:
             return None
         _pages.move_to_end(key)
         return entry[1]
+
+
+def last_page(reader: Hashable) -> tuple[Hashable, Any] | None:
+    """(key, page) of the page this reader was last served or read, if it is still kept (at whatever versions)."""
+    with _lock:
+        key = _last.get(reader)
+        entry = _pages.get(key) if key is not None else None
+        return (key, entry[1]) if entry is not None else None
+
+
+def served(reader: Hashable, key: Hashable) -> None:
+    """Remember that this reader was served the page under `key`."""
+    with _lock:
+        _last[reader] = key
+        _last.move_to_end(reader)
+        while len(_last) > LAST_PAGES:
+            _last.popitem(last=False)
 
 
 def put(key: Hashable, versions: Hashable, page: Any, size: int) -> None:
@@ -70,4 +94,5 @@ def clear() -> None:
     global _bytes
     with _lock:
         _pages.clear()
+        _last.clear()
         _bytes = 0

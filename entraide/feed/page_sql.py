@@ -204,29 +204,41 @@ def page_rows(home_id: int | None, nearby_ids: list[int], f: PageFilter, *, limi
     return PageRows(pinned, stream, {row[2] for row in rows if row[1]})
 
 
-def scope_versions(member) -> list[tuple[int, int]]:
+def scope_versions(member, thanks_among: list[int] | None = None) -> tuple[list[tuple[int, int]], set[int]]:
     """The neighbourhoods the member may read (home first, then the chosen nearby ones in id order), each with its
-    feed clock's version (0 before its first change): one query, the page cache's key (feed/page_cache.py)."""
+    feed clock's version (0 before its first change), the page cache's key (feed/page_cache.py); and which of the
+    posts `thanks_among` the member thanked (a page the cache may hold for them). One query for both."""
     if member is None or member.neighbourhood_id is None:
-        return []
+        return [], set()
     chosen_sql, params = chosen_nearby_sql(member)
-    sql = (f"SELECT s.n, coalesce(c.version, 0) FROM (SELECT CAST(%s AS BIGINT) AS n UNION ALL {chosen_sql}) s "
+    sql = (f"SELECT 0, s.n, coalesce(c.version, 0) FROM (SELECT CAST(%s AS BIGINT) AS n UNION ALL {chosen_sql}) s "
            f"LEFT JOIN {FeedClock._meta.db_table} c ON c.neighbourhood_id = s.n")
+    params = [member.neighbourhood_id, *params]
+    if thanks_among:
+        thanks_sql, thanks_params = _thanks_sql(member.pk, thanks_among)
+        sql += f" UNION ALL SELECT 1, post_id, 0 FROM ({thanks_sql}) t"
+        params += thanks_params
     with connection.cursor() as cursor:
-        cursor.execute(sql, [member.neighbourhood_id, *params])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    home = [row for row in rows if row[0] == member.neighbourhood_id][:1]
-    return home + sorted(row for row in rows if row[0] != member.neighbourhood_id)
+    scope = [(n, version) for kind, n, version in rows if kind == 0]
+    home = [row for row in scope if row[0] == member.neighbourhood_id][:1]
+    return home + sorted(row for row in scope if row[0] != member.neighbourhood_id), \
+        {n for kind, n, _version in rows if kind == 1}
+
+
+def _thanks_sql(member_id: int, post_ids: list[int]) -> tuple[str, list]:
+    marks = ", ".join(["%s"] * len(post_ids))
+    return (f"SELECT post_id FROM {Thanks._meta.db_table} WHERE member_id = %s AND comment_id IS NULL "
+            f"AND post_id IN ({marks})", [member_id, *post_ids])
 
 
 def thanked_among(member_id: int | None, post_ids: list[int]) -> set[int]:
     """Which of these posts the member thanked (a cached page's reader flags): one lookup in thanks_post_once."""
     if member_id is None or not post_ids:
         return set()
-    marks = ", ".join(["%s"] * len(post_ids))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT post_id FROM {Thanks._meta.db_table} WHERE member_id = %s AND comment_id IS NULL "
-                       f"AND post_id IN ({marks})", [member_id, *post_ids])
+        cursor.execute(*_thanks_sql(member_id, post_ids))
         return {row[0] for row in cursor.fetchall()}
 
 

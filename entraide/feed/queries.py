@@ -238,12 +238,14 @@ def _page_bytes(rows: list[tuple]) -> int:
 
 def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: str | None = None,
               crisis: bool | str = False, cursor: str | None = None, limit: int = DEFAULT_PAGE) -> FeedRows:
-    """The raw rows of one feed page, the reader's thanks among them and the cursor of the next page: two queries.
+    """The raw rows of one feed page, the reader's thanks among them and the cursor of the next page: two queries,
+    or one.
 
     Readable neighbourhoods with their feed clocks, then the page (`page_sql`: one index range per neighbourhood,
     merged), whatever `limit` and however many posts are stored; or, when the page is in the page cache under those
-    clocks, the reader's thanks among its posts (feed/page_cache.py). Pinned posts of the home neighbourhood come
-    first on the first page. `crisis`: True for posts of any active crisis, or a crisis tag.
+    clocks, the reader's thanks among its posts (feed/page_cache.py), which come with the clocks when it is the page
+    this process served the reader last. Pinned posts of the home neighbourhood come first on the first page.
+    `crisis`: True for posts of any active crisis, or a crisis tag.
     """
     if scope not in SCOPES:
         raise EntraideError("invalid_scope", _("Unknown feed scope."), status=422,
@@ -253,11 +255,6 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
                             fields={"category": [_("Unknown category.")]})
     limit = max(1, min(int(limit), MAX_PAGE))
     before = decode_cursor(cursor) if cursor is not None else None
-    readable = scope_versions(member)
-    if not readable:
-        return FeedRows([], set(), None)
-    home = readable[0] if scope != "nearby" else (None, None)  # (id, version)
-    nearby = readable[1:] if scope != "home" else []
     page_filter = PageFilter(category=category or None, tag=normalise_tag(tag) if tag else None,
                              active_crisis=crisis is True,
                              crisis_tag=crisis if isinstance(crisis, str) and crisis else None, before=before)
@@ -266,24 +263,34 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
     # crises are active changes with the clock on the wall, not with the feed clock.
     kept = page_cache.usable() and before is None and limit == DEFAULT_PAGE and page_filter == PageFilter(
         category=page_filter.category)
+    reader = (member_id, scope, page_filter.category)
+    last = page_cache.last_page(reader) if kept else None  # (key, page): its posts' thanks come with the scope
+    readable, thanked = scope_versions(member, [row[0] for part in last[1] for row in part] if last else None)
+    if not readable:
+        return FeedRows([], set(), None)
+    home = readable[0] if scope != "nearby" else (None, None)  # (id, version)
+    nearby = readable[1:] if scope != "home" else []
     key = (home[0], tuple(n for n, _version in nearby), page_filter.category)
     versions = (home[1], tuple(version for _n, version in nearby))
     cached = page_cache.get(key, versions) if kept else None
     if cached is not None:
         pinned, stream = cached
-        thanked = thanked_among(member_id, [row[0] for row in pinned + stream])
+        if last is None or last[1] is not cached:
+            thanked = thanked_among(member_id, [row[0] for row in pinned + stream])
     else:
         pinned, stream, thanked = page_rows(home[0], list(key[1]), page_filter, limit=limit + 1,
                                             pinned_limit=MAX_PINNED, member_id=member_id)
         if kept:
             page_cache.put(key, versions, (pinned, stream), _page_bytes(pinned + stream))
+    if kept:
+        page_cache.served(reader, key)
     next_cursor = encode_cursor(created_at_of(stream[limit - 1]), stream[limit - 1][0]) \
         if len(stream) > limit else None
     return FeedRows(pinned + stream[:limit], thanked, next_cursor)
 
 
 def feed_page(member, **filters) -> FeedPage:
-    """One page of the feed, newest first (filters: those of `feed_rows`): two queries."""
+    """One page of the feed, newest first (filters: those of `feed_rows`): two queries, or one."""
     rows, thanked, next_cursor = feed_rows(member, **filters)
     member_id, now = getattr(member, "id", None), timezone.now()
     items = [post_view(post_row(r), images_of(r), member_id=member_id, thanked=r[0] in thanked, now=now)

@@ -42,8 +42,37 @@ def test_a_second_read_of_the_same_page_does_not_run_the_page_query(alice, bob):
     with CaptureQueriesContext(connection) as captured:
         second = queries.feed_page(bob)
     assert [p.id for p in second.items] == [p.id for p in first.items]
-    assert len(captured) == 2  # the scope with its clocks, and bob's thanks among the page's posts
+    assert len(captured) == 1  # the scope with its clocks and bob's thanks among the posts of his last page
     assert page_queries(captured) == 0
+
+
+def test_a_reader_served_a_page_kept_for_someone_else_gets_their_thanks_in_a_second_query(alice, bob, home):
+    carol = MemberFactory(neighbourhood=home, verified=True)
+    post = actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    actions.do_thank_post(bob, post.id)
+    queries.feed_page(carol)  # keeps the page
+    with CaptureQueriesContext(connection) as captured:
+        page = queries.feed_page(bob)
+    assert [(p.id, p.thanked_by_me) for p in page.items] == [(post.id, True)]
+    assert len(captured) == 2 and page_queries(captured) == 0
+
+
+def test_thanks_read_with_the_scope_are_never_those_of_another_page(alice, bob, nadia, home, nearby):
+    """Bob's last page was his home's alone; he reads Saint-Merri again, whose page with his home Carol keeps."""
+    theirs = actions.do_create_post(nadia, category="general", body="Fête à Saint-Merri", audience="nearby")
+    ours = actions.do_create_post(alice, category="general", body="Fête à Saint-Gervais")
+    do_update_profile(bob, reads_nearby=[nearby.id])
+    actions.do_thank_post(bob, theirs.id)
+    do_update_profile(bob, reads_nearby=[])
+    assert [(i["id"], i["thanked_by_me"]) for i in feed(bob)] == [(ours.id, False)]
+    carol = MemberFactory(neighbourhood=home, verified=True)
+    do_update_profile(carol, reads_nearby=[nearby.id])
+    assert {i["id"] for i in feed(carol)} == {theirs.id, ours.id}  # keeps the page of both
+    do_update_profile(bob, reads_nearby=[nearby.id])
+    with CaptureQueriesContext(connection) as captured:
+        items = feed(bob)
+    assert page_queries(captured) == 0
+    assert {i["id"]: i["thanked_by_me"] for i in items} == {theirs.id: True, ours.id: False}
 
 
 def test_every_reader_of_a_cached_page_gets_their_own_thanks(alice, bob, home):
@@ -178,7 +207,7 @@ def test_the_api_serves_a_second_read_from_the_cache(alice, bob):
     with CaptureQueriesContext(connection) as captured:
         assert [i["id"] for i in api.get("/feed").json()["items"]] == [post.id]
     assert page_queries(captured) == 0
-    assert len(captured) == 3  # the token, the scope with its clocks, bob's thanks among the page's posts
+    assert len(captured) == 2  # the token, then the scope with its clocks and bob's thanks among the page's posts
 
 
 def test_pages_behind_a_cursor_a_tag_or_an_odd_size_are_read_afresh(alice, bob):
