@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
+from entraide.core.db import unhurried_commit
 from entraide.places import geo
 
 from .models import ApiToken, InvitationCode, LetterCode, Member
@@ -67,7 +68,8 @@ def user_for_token(token: str):
         Member.user.field.remote_field.set_cached_value(user, None)  # `user.member` raises without a query
     now = timezone.now()
     if last_used_at is None or (now - last_used_at).total_seconds() > 300:
-        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+        with unhurried_commit():  # bookkeeping: a crash may lose it, nobody would miss it
+            ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     return user
 
 
