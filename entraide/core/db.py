@@ -13,8 +13,10 @@ def unhurried_commit() -> Iterator[None]:
 
     Only for bookkeeping that nobody loses anything by missing after a crash: a search log row, when a token was
     last used. A crash can drop the last fraction of a second of such writes, never corrupt or half-apply them
-    (PostgreSQL's asynchronous commit). Waiting for the flush cost 3.5 to 5 ms per request on a benchmark machine
-    (pgbench, one INSERT), longer than the rest of a search. Inside a transaction already open it does nothing:
+    (PostgreSQL's asynchronous commit). Waiting for the flush is what a busy disk makes slow: one INSERT took
+    3.5 to 5 ms here while another process was loading a database, 0.15 ms on the idle machine (0.07 ms without
+    the wait; pgbench, one connection), and a sync worker can do nothing else meanwhile. Inside a transaction
+    already open it does nothing:
     that transaction's own writes keep their durable commit. SQLite in WAL mode with `synchronous=NORMAL`
     (settings) does not flush at commit anyway.
     """
