@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from entraide.core.db import unhurried_commit
+from entraide.core.db import unhurried
 from entraide.places import geo
 
 from .models import ApiToken, InvitationCode, LetterCode, Member
@@ -68,8 +68,9 @@ def user_for_token(token: str):
         Member.user.field.remote_field.set_cached_value(user, None)  # `user.member` raises without a query
     now = timezone.now()
     if last_used_at is None or (now - last_used_at).total_seconds() > 300:
-        with unhurried_commit():  # bookkeeping: a crash may lose it, nobody would miss it
-            ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+        with connection.cursor() as cursor:  # bookkeeping: a crash may lose it, nobody would miss it
+            cursor.execute(unhurried(f"UPDATE {ApiToken._meta.db_table} SET last_used_at = %s FROM unhurried "
+                                     "WHERE id = %s"), [connection.ops.adapt_datetimefield_value(now), token_id])
     return user
 
 

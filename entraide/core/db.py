@@ -1,29 +1,23 @@
 """Database helpers shared by the apps."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.db import connection, transaction
+from django.db import connection
 
 
-@contextmanager
-def unhurried_commit() -> Iterator[None]:
-    """Commit the writes inside without waiting for PostgreSQL to flush them to disk (`synchronous_commit` off).
+def unhurried(sql: str) -> str:
+    """`sql`, one INSERT … SELECT or UPDATE … FROM statement that lists `unhurried` among its FROM items, made to
+    commit without waiting for PostgreSQL to flush it to disk (`synchronous_commit` off for its own transaction).
 
     Only for bookkeeping that nobody loses anything by missing after a crash: a search log row, when a token was
     last used. A crash can drop the last fraction of a second of such writes, never corrupt or half-apply them
     (PostgreSQL's asynchronous commit). Waiting for the flush is what a busy disk makes slow: one INSERT took
     3.5 to 5 ms here while another process was loading a database, 0.15 ms on the idle machine (0.07 ms without
-    the wait; pgbench, one connection), and a sync worker can do nothing else meanwhile. Inside a transaction
-    already open it does nothing:
-    that transaction's own writes keep their durable commit. SQLite in WAL mode with `synchronous=NORMAL`
-    (settings) does not flush at commit anyway.
+    the wait; pgbench, one connection), and a sync worker can do nothing else meanwhile. One statement, so no
+    BEGIN and COMMIT round trips. Inside an open transaction (or with autocommit off) it changes nothing: that
+    transaction's other writes keep their durable commit. SQLite in WAL mode with `synchronous=NORMAL` (settings)
+    does not flush at commit anyway; there `unhurried` is a row of nothing.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
+    lazy = (connection.vendor == "postgresql" and connection.get_autocommit() and not connection.in_atomic_block)
+    # set_config(..., true): for the statement's own transaction only; the session's setting is untouched.
+    value = "set_config('synchronous_commit', 'off', true)" if lazy else "1"
+    return f"WITH unhurried AS (SELECT {value} AS lazy) {sql}"

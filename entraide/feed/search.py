@@ -53,7 +53,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from entraide.accounts.models import Member, public_name_of
-from entraide.core.db import unhurried_commit
+from entraide.core.db import unhurried
 from entraide.core.errors import EntraideError
 from entraide.places.models import Neighbourhood
 from entraide.places.queries import readable_neighbourhood_ids
@@ -559,9 +559,9 @@ def log_search(member, q: str | None) -> bool:
     # The city comes from the neighbourhood row in the same statement: loading the member's neighbourhood would
     # bring its geometry along (kilobytes of JSON) for one id.
     log, neighbourhood = SearchLog._meta.db_table, Neighbourhood._meta.db_table
-    with unhurried_commit(), connection.cursor() as cursor:  # statistics: a crash may lose the last few
-        cursor.execute(f"INSERT INTO {log} (neighbourhood_id, city_id, term, created_at) "
-                       f"SELECT id, city_id, %s, %s FROM {neighbourhood} WHERE id = %s",
+    with connection.cursor() as cursor:  # statistics: a crash may lose the last few, nobody would miss them
+        cursor.execute(unhurried(f"INSERT INTO {log} (neighbourhood_id, city_id, term, created_at) "
+                                 f"SELECT id, city_id, %s, %s FROM {neighbourhood}, unhurried WHERE id = %s"),
                        [term, connection.ops.adapt_datetimefield_value(timezone.now()), member.neighbourhood_id])
     return True
 
