@@ -69,8 +69,9 @@ def user_for_token(token: str):
     now = timezone.now()
     if last_used_at is None or (now - last_used_at).total_seconds() > 300:
         with connection.cursor() as cursor:  # bookkeeping: a crash may lose it, nobody would miss it
-            cursor.execute(unhurried(f"UPDATE {ApiToken._meta.db_table} SET last_used_at = %s FROM unhurried "
-                                     "WHERE id = %s"), [connection.ops.adapt_datetimefield_value(now), token_id])
+            cursor.execute(unhurried(f"UPDATE {ApiToken._meta.db_table} SET last_used_at = %s "
+                                     "WHERE id = %s AND EXISTS (SELECT 1 FROM unhurried)"),
+                           [connection.ops.adapt_datetimefield_value(now), token_id])
     return user
 
 

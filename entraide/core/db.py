@@ -5,8 +5,9 @@ from django.db import connection
 
 
 def unhurried(sql: str) -> str:
-    """`sql`, one INSERT … SELECT or UPDATE … FROM statement that lists `unhurried` among its FROM items, made to
-    commit without waiting for PostgreSQL to flush it to disk (`synchronous_commit` off for its own transaction).
+    """`sql`, one INSERT … SELECT or UPDATE statement that reads `unhurried` (a FROM item, or `EXISTS (SELECT 1
+    FROM unhurried)`: UPDATE … FROM needs SQLite 3.33), made to commit without waiting for PostgreSQL to flush it
+    to disk (`synchronous_commit` off for its own transaction). A statement that does not read it stays durable.
 
     Only for bookkeeping that nobody loses anything by missing after a crash: a search log row, when a token was
     last used. A crash can drop the last fraction of a second of such writes, never corrupt or half-apply them

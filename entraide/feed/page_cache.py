@@ -13,13 +13,15 @@ committed, the versions first), and a reader who gets it read those versions bef
 Not used inside a transaction (an atomic block, or autocommit turned off): a page read there may hold the
 transaction's own uncommitted writes, and the version numbers they bumped can come again once it rolls back.
 
-A reader's own thanks come in the same query as their scope when this process served them a page before: it
-remembers the key of each reader's last page (`last_page`, at most LAST_PAGES readers, least recent out), and the
-thanks asked for are those among that page's posts. They are used only if the scope read says the same page again.
+A reader's own thanks can come in the same query as their scope: each process remembers the key of the page it
+last served each reader (`served`, at most LAST_PAGES readers, least recent out), and asks for the reader's thanks
+among the posts of the page kept under that key now (`last_page`). They are used only if the page the scope's
+versions then select is that very page object; otherwise (another scope, a newer page) a second query reads them.
 
 Only what many readers ask for is kept (queries.feed_rows: first pages of the default size, by category or not), so
 no reader can fill the cache with pages nobody else reads; one page per scope and filters, the newest read. Memory
-is bounded by `ENTRAIDE_FEED_PAGE_CACHE_MB` per process (0 turns the cache off), least recently used pages first out.
+is bounded by `ENTRAIDE_FEED_PAGE_CACHE_MB` per process (0 turns the cache off), least recently used pages first out;
+the readers' last keys come on top (LAST_PAGES).
 """
 from __future__ import annotations
 
@@ -30,11 +32,13 @@ from typing import Any, Hashable
 from django.conf import settings
 from django.db import connection
 
-LAST_PAGES = 100_000  # readers whose last page's key a process remembers (about 15 MB at most)
+# Readers whose last page's key a process remembers: 7 MB for 50,000 when the keys are those of kept pages (the
+# usual case: feed_rows hands over the kept key object), 29 MB at worst (keys of dropped pages, 8 nearby each).
+LAST_PAGES = 50_000
 
 _pages: OrderedDict[Hashable, tuple[Hashable, Any, int]] = OrderedDict()  # key -> (versions, page, bytes)
 _bytes = 0
-_last: OrderedDict[Hashable, Hashable] = OrderedDict()  # a reader's (member id, filters) -> key of their last page
+_last: dict[Hashable, Hashable] = {}  # (member id, scope, category) -> key of the last page served; oldest first
 _lock = threading.Lock()
 
 
@@ -67,10 +71,10 @@ def last_page(reader: Hashable) -> tuple[Hashable, Any] | None:
 def served(reader: Hashable, key: Hashable) -> None:
     """Remember that this reader was served the page under `key`."""
     with _lock:
+        _last.pop(reader, None)  # re-inserted last: a plain dict keeps insertion order, at half an OrderedDict's size
         _last[reader] = key
-        _last.move_to_end(reader)
-        while len(_last) > LAST_PAGES:
-            _last.popitem(last=False)
+        if len(_last) > LAST_PAGES:
+            del _last[next(iter(_last))]
 
 
 def put(key: Hashable, versions: Hashable, page: Any, size: int) -> None:

@@ -236,6 +236,10 @@ def _page_bytes(rows: list[tuple]) -> int:
     return 200 + sum(100 + sum(len(v) + 50 if isinstance(v, str) else 30 for v in row) for row in rows)
 
 
+def _post_ids(pinned: list[tuple], stream: list[tuple]) -> list[int]:
+    return [row[0] for row in pinned + stream]
+
+
 def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: str | None = None,
               crisis: bool | str = False, cursor: str | None = None, limit: int = DEFAULT_PAGE) -> FeedRows:
     """The raw rows of one feed page, the reader's thanks among them and the cursor of the next page: two queries,
@@ -244,7 +248,7 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
     Readable neighbourhoods with their feed clocks, then the page (`page_sql`: one index range per neighbourhood,
     merged), whatever `limit` and however many posts are stored; or, when the page is in the page cache under those
     clocks, the reader's thanks among its posts (feed/page_cache.py), which come with the clocks when it is the page
-    this process served the reader last. Pinned posts of the home neighbourhood come first on the first page.
+    kept under the key of the page this process served the reader last. Pinned posts of the home neighbourhood come first on the first page.
     `crisis`: True for posts of any active crisis, or a crisis tag.
     """
     if scope not in SCOPES:
@@ -265,18 +269,20 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
         category=page_filter.category)
     reader = (member_id, scope, page_filter.category)
     last = page_cache.last_page(reader) if kept else None  # (key, page): its posts' thanks come with the scope
-    readable, thanked = scope_versions(member, [row[0] for part in last[1] for row in part] if last else None)
+    readable, thanked = scope_versions(member, _post_ids(*last[1]) if last else None)
     if not readable:
         return FeedRows([], set(), None)
     home = readable[0] if scope != "nearby" else (None, None)  # (id, version)
     nearby = readable[1:] if scope != "home" else []
     key = (home[0], tuple(n for n, _version in nearby), page_filter.category)
+    if last is not None and last[0] == key:
+        key = last[0]  # the object the cache holds already: remembering it for this reader costs no copy
     versions = (home[1], tuple(version for _n, version in nearby))
     cached = page_cache.get(key, versions) if kept else None
     if cached is not None:
         pinned, stream = cached
         if last is None or last[1] is not cached:
-            thanked = thanked_among(member_id, [row[0] for row in pinned + stream])
+            thanked = thanked_among(member_id, _post_ids(pinned, stream))
     else:
         pinned, stream, thanked = page_rows(home[0], list(key[1]), page_filter, limit=limit + 1,
                                             pinned_limit=MAX_PINNED, member_id=member_id)

@@ -60,3 +60,16 @@ def test_use_is_recorded_at_most_every_five_minutes(token_for, member):
     assert recorded > old + timedelta(minutes=5)
     user_for_token(token)
     assert ApiToken.objects.get(user=member.user).last_used_at == recorded
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_use_is_recorded_without_waiting_for_the_disk(token_for, member):
+    """Outside a transaction, as a server runs it: the mark commits unhurried (core.db.unhurried)."""
+    token = token_for(member)
+    ApiToken.objects.filter(user=member.user).update(last_used_at=timezone.now() - timedelta(hours=1))
+    with CaptureQueriesContext(connection) as captured:
+        assert user_for_token(token).pk == member.user.pk
+    (update,) = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("WITH unhurried")]
+    assert "set_config('synchronous_commit', 'off', true)" in update
+    assert timezone.now() - ApiToken.objects.get(user=member.user).last_used_at < timedelta(minutes=1)

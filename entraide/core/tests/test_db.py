@@ -47,3 +47,4 @@ def test_a_search_log_is_one_unhurried_statement_and_is_stored(neighbourhood):
     assert SearchLog.objects.filter(term="courses pour les aînés", neighbourhood=neighbourhood).exists()
     if connection.vendor == "postgresql":
         assert "set_config('synchronous_commit', 'off', true)" in insert
+

@@ -46,6 +46,21 @@ def test_a_second_read_of_the_same_page_does_not_run_the_page_query(alice, bob):
     assert page_queries(captured) == 0
 
 
+def test_thanks_that_come_with_the_scope_are_the_readers_own(alice, bob, home):
+    carol = MemberFactory(neighbourhood=home, verified=True)
+    thanked = actions.do_create_post(alice, category="general", body="Merci pour les courses !")
+    other = actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    actions.do_thank_post(bob, thanked.id)
+    actions.do_thank_post(carol, other.id)
+    queries.feed_page(bob)
+    queries.feed_page(carol)
+    for reader, mine in ((bob, thanked.id), (carol, other.id)):
+        with CaptureQueriesContext(connection) as captured:
+            page = queries.feed_page(reader)
+        assert len(captured) == 1
+        assert {p.id: p.thanked_by_me for p in page.items} == {thanked.id: mine == thanked.id, other.id: mine == other.id}
+
+
 def test_a_reader_served_a_page_kept_for_someone_else_gets_their_thanks_in_a_second_query(alice, bob, home):
     carol = MemberFactory(neighbourhood=home, verified=True)
     post = actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
