@@ -248,8 +248,8 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
     Readable neighbourhoods with their feed clocks, then the page (`page_sql`: one index range per neighbourhood,
     merged), whatever `limit` and however many posts are stored; or, when the page is in the page cache under those
     clocks, the reader's thanks among its posts (feed/page_cache.py), which come with the clocks when it is the page
-    kept under the key of the page this process served the reader last. Pinned posts of the home neighbourhood come first on the first page.
-    `crisis`: True for posts of any active crisis, or a crisis tag.
+    kept under the key of the page this process served the reader last. Pinned posts of the home neighbourhood
+    come first on the first page. `crisis`: True for posts of any active crisis, or a crisis tag.
     """
     if scope not in SCOPES:
         raise EntraideError("invalid_scope", _("Unknown feed scope."), status=422,

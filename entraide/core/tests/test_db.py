@@ -20,7 +20,7 @@ def setting() -> str:
 
 
 @pytest.mark.postgres
-def test_an_unhurried_statement_commits_without_waiting_and_leaves_the_session_as_it_was():
+def test_an_unhurried_statement_stops_waiting_for_its_own_transaction_only():
     assert setting() == "on"
     with connection.cursor() as cursor:
         cursor.execute(unhurried("SELECT current_setting('synchronous_commit') FROM unhurried"))
@@ -47,4 +47,3 @@ def test_a_search_log_is_one_unhurried_statement_and_is_stored(neighbourhood):
     assert SearchLog.objects.filter(term="courses pour les aînés", neighbourhood=neighbourhood).exists()
     if connection.vendor == "postgresql":
         assert "set_config('synchronous_commit', 'off', true)" in insert
-

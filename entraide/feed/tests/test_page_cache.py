@@ -58,7 +58,7 @@ def test_thanks_that_come_with_the_scope_are_the_readers_own(alice, bob, home):
         with CaptureQueriesContext(connection) as captured:
             page = queries.feed_page(reader)
         assert len(captured) == 1
-        assert {p.id: p.thanked_by_me for p in page.items} == {thanked.id: mine == thanked.id, other.id: mine == other.id}
+        assert {p.id: p.thanked_by_me for p in page.items} == {post: post == mine for post in (thanked.id, other.id)}
 
 
 def test_a_reader_served_a_page_kept_for_someone_else_gets_their_thanks_in_a_second_query(alice, bob, home):
