@@ -250,14 +250,13 @@ def images_and_thanks(member_id: int | None, post_ids: list[int]
     """
     if not post_ids:
         return {}, set()
-    image, thanks = PostImage._meta.db_table, Thanks._meta.db_table
     marks = ", ".join(["%s"] * len(post_ids))
-    sql = f"SELECT 0, id, post_id, width, height, position FROM {image} WHERE post_id IN ({marks})"
+    sql = f"SELECT 0, id, post_id, width, height, position FROM {PostImage._meta.db_table} WHERE post_id IN ({marks})"
     params: list = list(post_ids)
     if member_id is not None:
-        sql += (f" UNION ALL SELECT 1, post_id, post_id, 0, 0, 0 FROM {thanks} "
-                f"WHERE member_id = %s AND comment_id IS NULL AND post_id IN ({marks})")
-        params += [member_id, *post_ids]
+        thanks_sql, thanks_params = _thanks_sql(member_id, post_ids)
+        sql += f" UNION ALL SELECT 1, post_id, post_id, 0, 0, 0 FROM ({thanks_sql}) t"
+        params += thanks_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
