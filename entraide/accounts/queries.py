@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -25,7 +26,8 @@ def _token_statement() -> tuple[str, list, list, list]:
     user_fields, member_fields = User._meta.concrete_fields, Member._meta.concrete_fields
     columns = ["t.id", "t.last_used_at"] + [f"u.{qn(f.column)}" for f in user_fields] + [
         f"m.{qn(f.column)}" for f in member_fields]
-    sql = (f"SELECT {', '.join(columns)} FROM {qn(ApiToken._meta.db_table)} t "
+    # The select list ends with a placeholder for what a caller reads in the same statement (token_lookup).
+    sql = (f"SELECT {', '.join(columns)}{{extra}} FROM {qn(ApiToken._meta.db_table)} t "
            f"JOIN {qn(User._meta.db_table)} u ON u.{qn(User._meta.pk.column)} = t.user_id "
            f"LEFT JOIN {qn(Member._meta.db_table)} m ON m.user_id = u.{qn(User._meta.pk.column)} "
            f"WHERE t.key_hash = %s AND u.is_active")
@@ -42,23 +44,35 @@ def _token_statement() -> tuple[str, list, list, list]:
 
 def user_for_token(token: str):
     """The active user holding this bearer token, with `user.member` already loaded (None if it has no profile)."""
+    return token_lookup(token)[0]
+
+
+def token_lookup(token: str, extra: tuple[str, list] | None = None) -> tuple[Any, Any]:
+    """As user_for_token, and the value of `extra`, an SQL expression with its parameters, in the same statement.
+
+    `extra` may read the token holder's member row as `m` (`m.id`, `m.neighbourhood_id`: NULL without a profile);
+    it saves the caller a round trip to the database on requests whose next query depends on the member alone
+    (the feed: its scope, feed/api.py). (None, None) when no active user holds the token.
+    """
     digest = hashlib.sha256(token.encode()).hexdigest()
     statement = getattr(connection, "_entraide_token_statement", None)
     if statement is None:
         statement = connection._entraide_token_statement = _token_statement()
     sql, converters, user_fields, member_fields = statement
+    extra_sql, extra_params = extra if extra is not None else ("", [])
     with connection.cursor() as cursor:
-        cursor.execute(sql, [digest])
+        cursor.execute(sql.replace("{extra}", f", ({extra_sql})" if extra_sql else ""), [*extra_params, digest])
         row = cursor.fetchone()
     if row is None:
-        return None
+        return None, None
+    extra_value = row[-1] if extra_sql else None
     values = list(row)
     for position, chain, col in converters:
         for converter in chain:
             values[position] = converter(values[position], col, connection)
     token_id, last_used_at = values[0], values[1]
     user_values = values[2:2 + len(user_fields)]
-    member_values = values[2 + len(user_fields):]
+    member_values = values[2 + len(user_fields):2 + len(user_fields) + len(member_fields)]
     user = get_user_model().from_db(connection.alias, [f.attname for f in user_fields], user_values)
     if member_values[0] is not None:  # the member's primary key: NULL when the account has no profile
         member = Member.from_db(connection.alias, [f.attname for f in member_fields], member_values)
@@ -72,7 +86,7 @@ def user_for_token(token: str):
             cursor.execute(unhurried(f"UPDATE {ApiToken._meta.db_table} SET last_used_at = %s "
                                      "WHERE id = %s AND EXISTS (SELECT 1 FROM unhurried)"),
                            [connection.ops.adapt_datetimefield_value(now), token_id])
-    return user
+    return user, extra_value
 
 
 def member_of(user) -> Member | None:

@@ -38,7 +38,7 @@ LAST_PAGES = 50_000
 
 _pages: OrderedDict[Hashable, tuple[Hashable, Any, int]] = OrderedDict()  # key -> (versions, page, bytes)
 _bytes = 0
-_last: dict[Hashable, Hashable] = {}  # (member id, scope, category) -> key of the last page served; oldest first
+_last: dict[Hashable, Hashable] = {}  # (member id or token digest, scope, category) -> key of the last page served
 _lock = threading.Lock()
 
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from entraide.accounts.models import Member
 from entraide.places.models import Neighbourhood
-from entraide.places.queries import chosen_nearby_sql
+from entraide.places.queries import chosen_nearby_of
 
 from .models import Audience, Crisis, FeedClock, Post, PostImage, PostTag, Thanks
 
@@ -210,27 +210,57 @@ def scope_versions(member, thanks_among: list[int] | None = None) -> tuple[list[
     posts `thanks_among` the member thanked (a page the cache may hold for them). One query for both."""
     if member is None or member.neighbourhood_id is None:
         return [], set()
-    chosen_sql, params = chosen_nearby_sql(member)
-    sql = (f"SELECT 0, s.n, coalesce(c.version, 0) FROM (SELECT CAST(%s AS BIGINT) AS n UNION ALL {chosen_sql}) s "
-           f"LEFT JOIN {FeedClock._meta.db_table} c ON c.neighbourhood_id = s.n")
-    params = [member.neighbourhood_id, *params]
-    if thanks_among:
-        thanks_sql, thanks_params = _thanks_sql(member.pk, thanks_among)
-        sql += f" UNION ALL SELECT 1, post_id, 0 FROM ({thanks_sql}) t"
-        params += thanks_params
+    sql, post_ids = _scope_union("%s", "%s", thanks_among)
+    home, me = member.neighbourhood_id, member.pk
+    # In _scope_union's order: home; chosen_nearby_of's member, home, home; the thanks' member, then its posts.
+    params = [home, me, home, home, *([me] if thanks_among else []), *post_ids]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    return _scope_and_thanks(rows, member.neighbourhood_id)
+
+
+def scope_versions_of(member_id: str, home_id: str, thanks_among: list[int] | None) -> tuple[str, list]:
+    """scope_versions as one SQL expression of text, for the member and home given as column references of a row
+    read by the same statement (accounts.queries.token_lookup's `m.id`, `m.neighbourhood_id`); decoded by
+    parse_scope_versions. NULL for a member without a neighbourhood."""
+    union, params = _scope_union(member_id, home_id, thanks_among)
+    concat = "string_agg(x, ',')" if connection.vendor == "postgresql" else "group_concat(x, ',')"
+    return (f"SELECT {concat} FROM (SELECT CAST(kind AS TEXT) || ':' || CAST(n AS TEXT) || ':' || CAST(v AS TEXT) "
+            f"AS x FROM ({union}) u) w", params)
+
+
+def parse_scope_versions(text: str | None, home_id: int | None) -> tuple[list[tuple[int, int]], set[int]]:
+    """What scope_versions answers, from the text of scope_versions_of."""
+    if not text or home_id is None:
+        return [], set()
+    return _scope_and_thanks([tuple(map(int, row.split(":"))) for row in text.split(",")], home_id)
+
+
+def _scope_union(member_id: str, home_id: str, thanks_among: list[int] | None) -> tuple[str, list]:
+    """Rows (kind, n, v): (0, neighbourhood, clock version) for each readable one, (1, post, 0) for each post of
+    `thanks_among` the member thanked. The member and home as SQL expressions (places.queries.chosen_nearby_of);
+    the parameters returned are the post ids only."""
+    sql = (f"SELECT 0 AS kind, s.n AS n, coalesce(c.version, 0) AS v FROM (SELECT CAST({home_id} AS BIGINT) AS n "
+           f"UNION ALL {chosen_nearby_of(member_id, home_id)}) s "
+           f"LEFT JOIN {FeedClock._meta.db_table} c ON c.neighbourhood_id = s.n")
+    if not thanks_among:
+        return sql, []
+    thanks_sql, post_ids = _thanks_sql(member_id, thanks_among)
+    return f"{sql} UNION ALL SELECT 1, post_id, 0 FROM ({thanks_sql}) t", post_ids
+
+
+def _scope_and_thanks(rows, home_id: int) -> tuple[list[tuple[int, int]], set[int]]:
     scope = [(n, version) for kind, n, version in rows if kind == 0]
-    home = [row for row in scope if row[0] == member.neighbourhood_id][:1]
-    return home + sorted(row for row in scope if row[0] != member.neighbourhood_id), \
-        {n for kind, n, _version in rows if kind == 1}
+    home = [row for row in scope if row[0] == home_id][:1]
+    return home + sorted(row for row in scope if row[0] != home_id), {n for kind, n, _v in rows if kind == 1}
 
 
-def _thanks_sql(member_id: int, post_ids: list[int]) -> tuple[str, list]:
+def _thanks_sql(member_id: str, post_ids: list[int]) -> tuple[str, list]:
+    """The posts among `post_ids` that the member (an SQL expression: `%s`, `m.id`) thanked; the post ids bound."""
     marks = ", ".join(["%s"] * len(post_ids))
-    return (f"SELECT post_id FROM {Thanks._meta.db_table} WHERE member_id = %s AND comment_id IS NULL "
-            f"AND post_id IN ({marks})", [member_id, *post_ids])
+    return (f"SELECT post_id FROM {Thanks._meta.db_table} WHERE member_id = {member_id} AND comment_id IS NULL "
+            f"AND post_id IN ({marks})", list(post_ids))
 
 
 def thanked_among(member_id: int | None, post_ids: list[int]) -> set[int]:
@@ -238,7 +268,8 @@ def thanked_among(member_id: int | None, post_ids: list[int]) -> set[int]:
     if member_id is None or not post_ids:
         return set()
     with connection.cursor() as cursor:
-        cursor.execute(*_thanks_sql(member_id, post_ids))
+        sql, post_ids = _thanks_sql("%s", post_ids)
+        cursor.execute(sql, [member_id, *post_ids])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -254,9 +285,9 @@ def images_and_thanks(member_id: int | None, post_ids: list[int]
     sql = f"SELECT 0, id, post_id, width, height, position FROM {PostImage._meta.db_table} WHERE post_id IN ({marks})"
     params: list = list(post_ids)
     if member_id is not None:
-        thanks_sql, thanks_params = _thanks_sql(member_id, post_ids)
+        thanks_sql, thanks_params = _thanks_sql("%s", post_ids)
         sql += f" UNION ALL SELECT 1, post_id, post_id, 0, 0, 0 FROM ({thanks_sql}) t"
-        params += thanks_params
+        params += [member_id, *thanks_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

@@ -10,7 +10,7 @@ import binascii
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, Hashable, Mapping, NamedTuple
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -25,8 +25,8 @@ from entraide.accounts.models import public_name_of
 
 from .models import Audience, Category, Comment, Crisis, Post, PostImage, Thanks
 from . import page_cache
-from .page_sql import (POST_KEYS, PageFilter, created_at_of, images_and_thanks, images_of, page_rows, post_row,
-                       scope_versions, thanked_among)
+from .page_sql import (POST_KEYS, PageFilter, created_at_of, images_and_thanks, images_of, page_rows,
+                       parse_scope_versions, post_row, scope_versions, scope_versions_of, thanked_among)
 
 SCOPES = ("all", "home", "nearby")
 MAX_PAGE = 100
@@ -240,10 +240,41 @@ def _post_ids(pinned: list[tuple], stream: list[tuple]) -> list[int]:
     return [row[0] for row in pinned + stream]
 
 
+class ScopePrefetch(NamedTuple):
+    """A reader's scope and thanks read with their token, in its query (feed/api.py), for feed_rows."""
+    member_id: int | None  # whose scope it is
+    reader: tuple  # the page cache's reader key it was read for
+    last: tuple[Hashable, Any] | None  # page_cache.last_page(reader) then: the page whose thanks were read
+    readable: list[tuple[int, int]]  # scope_versions
+    thanked: set[int]
+
+
+def scope_prefetch_sql(reader_id: Hashable, query: Mapping[str, str]) -> tuple[tuple, Any, tuple[str, list]] | None:
+    """For a request of a kept first page (from its raw query string, before any validation): its page cache reader,
+    the page last served to them, and the SQL expression over a member row `m` that reads their scope and their
+    thanks among that page (page_sql.scope_versions_of, for accounts.queries.token_lookup). None otherwise: the
+    request reads its scope itself, as does one whose filters turn out other than the raw string said
+    (feed_rows compares the reader)."""
+    if not page_cache.usable() or any(query.get(name) for name in ("cursor", "tag", "crisis")) \
+            or query.get("limit", str(DEFAULT_PAGE)) != str(DEFAULT_PAGE):
+        return None
+    reader = (reader_id, query.get("scope") or "all", query.get("category") or None)
+    last = page_cache.last_page(reader)
+    return reader, last, scope_versions_of("m.id", "m.neighbourhood_id", _post_ids(*last[1]) if last else None)
+
+
+def scope_prefetched(reader: tuple, last: Any, text: str | None, member) -> ScopePrefetch:
+    """The ScopePrefetch of scope_prefetch_sql's expression's value for this member (the token's)."""
+    return ScopePrefetch(getattr(member, "id", None), reader, last,
+                         *parse_scope_versions(text, getattr(member, "neighbourhood_id", None)))
+
+
 def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: str | None = None,
-              crisis: bool | str = False, cursor: str | None = None, limit: int = DEFAULT_PAGE) -> FeedRows:
+              crisis: bool | str = False, cursor: str | None = None, limit: int = DEFAULT_PAGE,
+              reader_id: Hashable | None = None, prefetched: ScopePrefetch | None = None) -> FeedRows:
     """The raw rows of one feed page, the reader's thanks among them and the cursor of the next page: two queries,
-    or one.
+    or one, or none beyond the token's when its query read the scope (`prefetched`, for `reader_id`: whom the
+    page cache remembers the last page of; the member's id by default).
 
     Readable neighbourhoods with their feed clocks, then the page (`page_sql`: one index range per neighbourhood,
     merged), whatever `limit` and however many posts are stored; or, when the page is in the page cache under those
@@ -267,9 +298,12 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
     # crises are active changes with the clock on the wall, not with the feed clock.
     kept = page_cache.usable() and before is None and limit == DEFAULT_PAGE and page_filter == PageFilter(
         category=page_filter.category)
-    reader = (member_id, scope, page_filter.category)
-    last = page_cache.last_page(reader) if kept else None  # (key, page): its posts' thanks come with the scope
-    readable, thanked = scope_versions(member, _post_ids(*last[1]) if last else None)
+    reader = (member_id if reader_id is None else reader_id, scope, page_filter.category)
+    if kept and prefetched is not None and (prefetched.member_id, prefetched.reader) == (member_id, reader):
+        last, readable, thanked = prefetched.last, prefetched.readable, prefetched.thanked
+    else:
+        last = page_cache.last_page(reader) if kept else None  # (key, page): its posts' thanks come with the scope
+        readable, thanked = scope_versions(member, _post_ids(*last[1]) if last else None)
     if not readable:
         return FeedRows([], set(), None)
     home = readable[0] if scope != "nearby" else (None, None)  # (id, version)

@@ -22,11 +22,19 @@ def chosen_nearby_sql(member) -> tuple[str, list]:
     """The SQL of the nearby neighbourhoods the member chose to read, as one `SELECT neighbourhood_id`, and its
     parameters: the one access rule's second half, for callers that read more per neighbourhood in the same query
     (the feed reads its page cache's versions with it). A choice counts only while the two are still adjacent."""
-    reads = member.__class__.reads_nearby.through._meta.db_table
+    return chosen_nearby_of("%s", "%s"), [member.pk, member.neighbourhood_id, member.neighbourhood_id]
+
+
+def chosen_nearby_of(member_id: str, home_id: str) -> str:
+    """As chosen_nearby_sql, for the member and home neighbourhood given as SQL expressions (`m.id`, or `%s` for
+    each of the three parameters member, home, home): for a member row read in the same statement."""
+    from entraide.accounts.models import Member  # accounts' models import this app's
+
+    reads = Member.reads_nearby.through._meta.db_table
     adjacent = Neighbourhood.nearby.through._meta.db_table
-    return (f"SELECT r.neighbourhood_id FROM {reads} r JOIN {adjacent} a ON a.to_neighbourhood_id = r.neighbourhood_id "
-            f"WHERE r.member_id = %s AND a.from_neighbourhood_id = %s AND r.neighbourhood_id <> %s",
-            [member.pk, member.neighbourhood_id, member.neighbourhood_id])
+    return (f"SELECT r.neighbourhood_id FROM {reads} r "
+            f"JOIN {adjacent} a ON a.to_neighbourhood_id = r.neighbourhood_id WHERE r.member_id = {member_id} "
+            f"AND a.from_neighbourhood_id = {home_id} AND r.neighbourhood_id <> {home_id}")
 
 
 def readable_neighbourhood_ids(member) -> list[int]:

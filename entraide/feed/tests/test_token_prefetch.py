@@ -1,0 +1,136 @@
+"""`GET /api/v1/feed` with a token reads the reader's scope in the token's own query (feed/api.py, queries.py
+scope_prefetch_sql): what it saves is a round trip, never a check. Transactional, as test_page_cache.py: the page
+cache is off inside a transaction.
+"""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from entraide.accounts.actions import do_update_profile
+from entraide.accounts.factories import MemberFactory
+from entraide.accounts.models import ApiToken, Member
+from entraide.accounts.queries import token_lookup
+from entraide.feed import actions, queries
+from entraide.feed.page_sql import parse_scope_versions, scope_versions, scope_versions_of
+
+from .test_api import Api, error
+from .test_page_cache import page_queries
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def items(api: Api, **params) -> list[tuple[int, bool]]:
+    response = api.get("/feed", params)
+    assert response.status_code == 200, response.content
+    return [(i["id"], i["thanked_by_me"]) for i in response.json()["items"]]
+
+
+def test_a_second_read_through_the_api_is_one_query(alice, bob):
+    post = actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    actions.do_thank_post(bob, post.id)
+    api = Api(bob)
+    assert items(api) == [(post.id, True)]  # fills the cache, and marks the token used
+    with CaptureQueriesContext(connection) as captured:
+        assert items(api) == [(post.id, True)]
+    assert len(captured) == 1  # the token, with bob's scope, its clocks and his thanks among his last page's posts
+    assert page_queries(captured) == 0
+
+
+def test_the_thanks_read_with_a_token_are_its_holders(alice, bob, home):
+    carol = MemberFactory(neighbourhood=home, verified=True)
+    post = actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    actions.do_thank_post(bob, post.id)
+    bobs, carols = Api(bob), Api(carol)
+    for _round in range(2):  # the second round is served from the cache, each with one query
+        assert items(bobs) == [(post.id, True)]
+        assert items(carols) == [(post.id, False)]
+
+
+def test_a_category_page_is_prefetched_under_its_own_reader(alice, bob):
+    advice = actions.do_create_post(alice, category="advice", body="Aérez le matin")
+    general = actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    api = Api(bob)
+    assert [i for i, _t in items(api)] == [general.id, advice.id]
+    assert [i for i, _t in items(api, category="advice")] == [advice.id]
+    with CaptureQueriesContext(connection) as captured:
+        assert [i for i, _t in items(api, category="advice")] == [advice.id]
+        assert [i for i, _t in items(api)] == [general.id, advice.id]
+    assert len(captured) == 2 and page_queries(captured) == 0
+
+
+def test_a_deleted_token_is_refused_even_with_its_page_kept(alice, bob):
+    actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    api = Api(bob)
+    assert api.get("/feed").status_code == 200
+    ApiToken.objects.filter(user=bob.user).delete()
+    error(api.get("/feed"), 401, "not_authenticated")
+
+
+def test_a_deactivated_account_is_refused(alice, bob):
+    api = Api(bob)
+    assert api.get("/feed").status_code == 200
+    get_user_model().objects.filter(pk=bob.user_id).update(is_active=False)
+    error(api.get("/feed"), 401, "not_authenticated")
+
+
+def test_a_member_who_moved_reads_their_new_neighbourhood_at_once(alice, bob, nadia, nearby):
+    ours = actions.do_create_post(alice, category="general", body="À Saint-Gervais")
+    theirs = actions.do_create_post(nadia, category="general", body="À Saint-Merri")
+    api = Api(bob)
+    assert items(api) == [(ours.id, False)]
+    Member.objects.filter(pk=bob.pk).update(neighbourhood=nearby)
+    assert items(api) == [(theirs.id, False)]
+
+
+def test_a_nearby_choice_withdrawn_is_no_longer_read(alice, nadia, nearby):
+    theirs = actions.do_create_post(nadia, category="general", body="Fête à Saint-Merri", audience="nearby")
+    do_update_profile(alice, reads_nearby=[nearby.id])
+    api = Api(alice)
+    assert items(api) == [(theirs.id, False)]
+    do_update_profile(alice, reads_nearby=[])
+    assert items(api) == []
+
+
+def test_an_account_without_a_profile_is_refused(bob):
+    api = Api(bob)
+    Member.objects.filter(pk=bob.pk).delete()
+    error(api.get("/feed"), 403, "no_profile")
+
+
+def test_odd_query_strings_read_their_scope_themselves(alice, bob):
+    post = actions.do_create_post(alice, category="general", body="Qui a une échelle ?", tags=["vélo"])
+    api = Api(bob)
+    for params in ({"tag": "vélo"}, {"limit": 7}, {"scope": "home"}):
+        assert items(api, **params) == [(post.id, False)], params
+    error(api.get("/feed", {"scope": "everywhere"}), 422, "invalid_input")
+    error(api.get("/feed", {"category": "money"}), 422, "invalid_category")
+
+
+def test_the_scope_read_with_the_token_is_the_scope_read_alone(alice, nadia, home, nearby):
+    """scope_versions_of (inside the token's query) answers what scope_versions answers."""
+    other = home.nearby.exclude(pk=nearby.pk).first()
+    do_update_profile(alice, reads_nearby=[nearby.id, other.id])
+    posts = [actions.do_create_post(nadia, category="general", body=f"Message {n}", audience="nearby").id
+             for n in range(3)]
+    actions.do_thank_post(alice, posts[1])
+    token = Api(alice).headers["Authorization"].split()[1]
+    user, text = token_lookup(token, scope_versions_of("m.id", "m.neighbourhood_id", posts))
+    assert user.member.pk == alice.pk
+    expected = scope_versions(alice, posts)
+    assert parse_scope_versions(text, alice.neighbourhood_id) == expected
+    assert expected[0][0][0] == home.id and {n for n, _v in expected[0]} == {home.id, nearby.id, other.id}
+    assert expected[1] == {posts[1]}
+
+
+def test_a_prefetch_for_someone_else_is_not_used(alice, bob, home):
+    """feed_rows takes a prefetched scope only for its own reader: never another member's neighbourhoods."""
+    far_reader = MemberFactory(neighbourhood=home.nearby.first(), verified=True)
+    mine = actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    theirs = actions.do_create_post(far_reader, category="general", body="Ailleurs")
+    readable, thanked = scope_versions(far_reader)
+    foreign = queries.ScopePrefetch(far_reader.id, (bob.id, "all", None), None, readable, thanked)
+    rows = queries.feed_rows(bob, prefetched=foreign).rows
+    assert [r[0] for r in rows] == [mine.id] and theirs.id not in [r[0] for r in rows]
