@@ -14,6 +14,7 @@ parameter; table and column names come from the models.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -241,13 +242,17 @@ def _scope_union(member_id: str, home_id: str, thanks_among: list[int] | None) -
     """Rows (kind, n, v): (0, neighbourhood, clock version) for each readable one, (1, post, 0) for each post of
     `thanks_among` the member thanked. The member and home as SQL expressions (places.queries.chosen_nearby_of);
     the parameters returned are the post ids only."""
+    return _scope_union_sql(member_id, home_id, len(thanks_among or ())), list(thanks_among or ())
+
+
+@functools.lru_cache(maxsize=256)
+def _scope_union_sql(member_id: str, home_id: str, posts: int) -> str:
     sql = (f"SELECT 0 AS kind, s.n AS n, coalesce(c.version, 0) AS v FROM (SELECT CAST({home_id} AS BIGINT) AS n "
            f"UNION ALL {chosen_nearby_of(member_id, home_id)}) s "
            f"LEFT JOIN {FeedClock._meta.db_table} c ON c.neighbourhood_id = s.n")
-    if not thanks_among:
-        return sql, []
-    thanks_sql, post_ids = _thanks_sql(member_id, thanks_among)
-    return f"{sql} UNION ALL SELECT 1, post_id, 0 FROM ({thanks_sql}) t", post_ids
+    if not posts:
+        return sql
+    return f"{sql} UNION ALL SELECT 1, post_id, 0 FROM ({_thanks_sql(member_id, [0] * posts)[0]}) t"
 
 
 def _scope_and_thanks(rows, home_id: int) -> tuple[list[tuple[int, int]], set[int]]:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Hashable, Mapping, NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -254,8 +255,9 @@ def scope_prefetch_sql(reader_id: Hashable, query: Mapping[str, str]) -> tuple[t
     the page last served to them, and the SQL expression over a member row `m` that reads their scope and their
     thanks among that page (page_sql.scope_versions_of, for accounts.queries.token_lookup). None otherwise: the
     request reads its scope itself, as does one whose filters turn out other than the raw string said
-    (feed_rows compares the reader)."""
-    if not page_cache.usable() or any(query.get(name) for name in ("cursor", "tag", "crisis")) \
+    (feed_rows compares the reader). None on SQLite too, where a query is a function call, not a round trip: the
+    one statement measured slower there than the two (145 against 131 us, PostgreSQL 360 against 500 us)."""
+    if connection.vendor == "sqlite" or not page_cache.usable() or any(query.get(name) for name in ("cursor", "tag", "crisis")) \
             or query.get("limit", str(DEFAULT_PAGE)) != str(DEFAULT_PAGE):
         return None
     reader = (reader_id, query.get("scope") or "all", query.get("category") or None)

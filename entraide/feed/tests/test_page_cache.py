@@ -215,6 +215,12 @@ def page_queries(captured) -> int:
     return sum(q["sql"].startswith("SELECT u.top") for q in captured.captured_queries)  # page_sql.page_rows
 
 
+def per_cached_page() -> int:
+    """Queries of an API request for a cached page: PostgreSQL reads the scope with the token (queries.py
+    scope_prefetch_sql); SQLite reads the token, then the scope."""
+    return 1 if connection.vendor == "postgresql" else 2
+
+
 def test_the_api_serves_a_second_read_from_the_cache(alice, bob):
     post = actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
     api = Api(bob)
@@ -222,7 +228,7 @@ def test_the_api_serves_a_second_read_from_the_cache(alice, bob):
     with CaptureQueriesContext(connection) as captured:
         assert [i["id"] for i in api.get("/feed").json()["items"]] == [post.id]
     assert page_queries(captured) == 0
-    assert len(captured) == 1  # the token, with the scope, its clocks and bob's thanks (test_token_prefetch.py)
+    assert len(captured) == per_cached_page()  # the token, with the scope and bob's thanks on PostgreSQL
 
 
 def test_pages_behind_a_cursor_a_tag_or_an_odd_size_are_read_afresh(alice, bob):
