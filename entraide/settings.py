@@ -109,8 +109,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT: it compiles the busiest searches (their estimated cost passes jit_above_cost) for about 6 ms each, more
-    # than those queries then gain; the usual advice for short OLTP queries.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # than those queries then gain; the usual advice for short OLTP queries. No parallel workers either: PostgreSQL
+    # planned two for a search over a large scope, whose start cost 5-6 ms of a 9 ms query (EXPLAIN ANALYZE on the
+    # city of bench/feed.py), and a web request gains nothing from cores that other requests are using.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", "-c jit=off -c max_parallel_workers_per_gather=0")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
