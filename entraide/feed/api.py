@@ -172,10 +172,10 @@ def _member(request) -> Member:
 
 
 def _feed_token_lookup(request, token: str):
-    """The token's user, with the reader's scope and thanks read in the same query (queries.scope_prefetch_sql):
+    """The token's user, with the reader's scope and thanks read in the same query (queries.scope_prefetch_request):
     the feed is the busiest request, and on PostgreSQL each query is a round trip to another process."""
     reader_id = hashlib.sha256(token.encode()).digest()  # whom the page cache remembers, not the token itself
-    wanted = queries.scope_prefetch_sql(reader_id, request.GET)
+    wanted = queries.scope_prefetch_request(reader_id, request.GET)
     if wanted is None:
         user, prefetched = user_for_token(token), None
     else:

@@ -47,9 +47,10 @@ def _flags(thanked: bool, mine: bool, can_edit: bool) -> str:
             f'"can_edit": {"true" if can_edit else "false"}}}')
 
 
-def feed_body(member, **filters: Any) -> str:
-    """The JSON text of `GET /api/v1/feed` (FeedOut), for the filters of `queries.feed_rows`: two queries."""
-    rows, thanked, next_cursor = queries.feed_rows(member, **filters)
+def feed_body(member, **arguments: Any) -> str:
+    """The JSON text of `GET /api/v1/feed` (FeedOut), for the arguments of `queries.feed_rows` (its filters, and
+    what the token's query read): the queries of feed_rows."""
+    rows, thanked, next_cursor = queries.feed_rows(member, **arguments)
     member_id = getattr(member, "id", None)
     now = timezone.now()
     items = []

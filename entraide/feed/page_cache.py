@@ -2,7 +2,8 @@
 
 A feed page is the same for every reader of the same neighbourhoods until something it shows changes, and every
 such change bumps its neighbourhood's `FeedClock.version` in the same transaction (database triggers: feed/clock.py).
-The reader's scope and those versions come back in one query (`queries.feed_rows`); a page is kept under its scope
+The reader's scope and those versions come back in one query (`queries.feed_rows`; on PostgreSQL the API reads them
+in the token's own query, `queries.scope_prefetch_request`); a page is kept under its scope
 and filters together with the versions it was read at, and served only to a reader who reads the same versions, so
 a change makes every older page unusable by construction: there is nothing to invalidate. The reader's own thanks
 are not part of a page: a hit reads them for the page's posts (one index lookup), a miss gets them with the page.
@@ -34,6 +35,8 @@ from django.db import connection
 
 # Readers whose last page's key a process remembers: 7 MB for 50,000 when the keys are those of kept pages (the
 # usual case: feed_rows hands over the kept key object), 29 MB at worst (keys of dropped pages, 8 nearby each).
+# A reader is a member id, or through the API a token's 32-byte digest (about 3 MB more for 50,000): one member
+# with a phone and a browser is two readers.
 LAST_PAGES = 50_000
 
 _pages: OrderedDict[Hashable, tuple[Hashable, Any, int]] = OrderedDict()  # key -> (versions, page, bytes)

@@ -10,7 +10,8 @@ and sorted once more (at most (neighbourhoods + 1) x (n + 1) tiny rows).
 
 Written by hand rather than with the ORM because the ORM refuses LIMIT inside a compound statement on SQLite, and
 because compiling a dozen querysets per request costs more CPU than the query itself. Every value is a bound
-parameter; table and column names come from the models.
+parameter or a column of the enclosing statement's row (scope_versions_of); table and column names come from the
+models.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from entraide.accounts.models import Member
 from entraide.places.models import Neighbourhood
-from entraide.places.queries import chosen_nearby_of
+from entraide.places.queries import SQL_REFERENCES, chosen_nearby_of
 
 from .models import Audience, Crisis, FeedClock, Post, PostImage, PostTag, Thanks
 
@@ -224,7 +225,7 @@ def scope_versions(member, thanks_among: list[int] | None = None) -> tuple[list[
 def scope_versions_of(member_id: str, home_id: str, thanks_among: list[int] | None) -> tuple[str, list]:
     """scope_versions as one SQL expression of text, for the member and home given as column references of a row
     read by the same statement (accounts.queries.token_lookup's `m.id`, `m.neighbourhood_id`); decoded by
-    parse_scope_versions. NULL for a member without a neighbourhood."""
+    parse_scope_versions. NULL for an account without a member profile."""
     union, params = _scope_union(member_id, home_id, thanks_among)
     concat = "string_agg(x, ',')" if connection.vendor == "postgresql" else "group_concat(x, ',')"
     return (f"SELECT {concat} FROM (SELECT CAST(kind AS TEXT) || ':' || CAST(n AS TEXT) || ':' || CAST(v AS TEXT) "
@@ -263,6 +264,8 @@ def _scope_and_thanks(rows, home_id: int) -> tuple[list[tuple[int, int]], set[in
 
 def _thanks_sql(member_id: str, post_ids: list[int]) -> tuple[str, list]:
     """The posts among `post_ids` that the member (an SQL expression: `%s`, `m.id`) thanked; the post ids bound."""
+    if member_id not in SQL_REFERENCES:
+        raise ValueError(f"not an SQL reference: {member_id!r}")
     marks = ", ".join(["%s"] * len(post_ids))
     return (f"SELECT post_id FROM {Thanks._meta.db_table} WHERE member_id = {member_id} AND comment_id IS NULL "
             f"AND post_id IN ({marks})", list(post_ids))

@@ -25,9 +25,16 @@ def chosen_nearby_sql(member) -> tuple[str, list]:
     return chosen_nearby_of("%s", "%s"), [member.pk, member.neighbourhood_id, member.neighbourhood_id]
 
 
+# What chosen_nearby_of and the feed's scope SQL accept for the member and home: a placeholder, or a column of the
+# member row `m` of the enclosing statement (accounts.queries.token_lookup). Never a value written into the SQL.
+SQL_REFERENCES = frozenset({"%s", "m.id", "m.neighbourhood_id"})
+
+
 def chosen_nearby_of(member_id: str, home_id: str) -> str:
     """As chosen_nearby_sql, for the member and home neighbourhood given as SQL expressions (`m.id`, or `%s` for
     each of the three parameters member, home, home): for a member row read in the same statement."""
+    if not {member_id, home_id} <= SQL_REFERENCES:
+        raise ValueError(f"not an SQL reference: {member_id!r}, {home_id!r}")
     from entraide.accounts.models import Member  # accounts' models import this app's
 
     reads = Member.reads_nearby.through._meta.db_table

@@ -217,7 +217,7 @@ def page_queries(captured) -> int:
 
 def per_cached_page() -> int:
     """Queries of an API request for a cached page: PostgreSQL reads the scope with the token (queries.py
-    scope_prefetch_sql); SQLite reads the token, then the scope."""
+    scope_prefetch_request); SQLite reads the token, then the scope."""
     return 1 if connection.vendor == "postgresql" else 2
 
 
