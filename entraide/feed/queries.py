@@ -256,7 +256,7 @@ def scope_prefetch_request(reader_id: Hashable, query: Mapping[str, str]) -> tup
     thanks among that page (page_sql.scope_versions_of, for accounts.queries.token_lookup). None otherwise: the
     request reads its scope itself, as does one whose filters turn out other than the raw string said
     (feed_rows compares the reader). None on SQLite too, where a query is a function call, not a round trip: the
-    one statement measured slower there than the two (145 against 131 us, PostgreSQL 360 against 500 us)."""
+    one statement measured slower there than the two (docs/benchmarks.md, seventh pass)."""
     # feed_rows' `kept`, read off the raw query string: if the two ever differ, feed_rows ignores the prefetch.
     if connection.vendor == "sqlite" or not page_cache.usable() \
             or any(query.get(name) for name in ("cursor", "tag", "crisis")) \
