@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 from ninja.security import SessionAuth
 
 from entraide.accounts.models import Member
-from entraide.accounts.queries import member_of, token_lookup, user_for_token
+from entraide.accounts.queries import member_of, token_lookup
 from entraide.core.api import BearerAuth, ErrorOut, member_auth
 from entraide.core.errors import EntraideError
 
@@ -176,14 +176,11 @@ def _feed_token_lookup(request, token: str):
     the feed is the busiest request, and on PostgreSQL each query is a round trip to another process."""
     reader_id = hashlib.sha256(token.encode()).digest()  # whom the page cache remembers, not the token itself
     wanted = queries.scope_prefetch_request(reader_id, request.GET)
-    if wanted is None:
-        user, prefetched = user_for_token(token), None
-    else:
-        reader, last, extra = wanted
-        user, text = token_lookup(token, extra)
-        prefetched = queries.scope_prefetched(reader, last, text, member_of(user)) if user is not None else None
+    user, text = token_lookup(token, wanted[2] if wanted else None)
     if user is not None:
-        request.feed_reader_id, request.feed_prefetch = reader_id, prefetched
+        request.feed_reader_id = reader_id
+        request.feed_prefetch = queries.scope_prefetched(wanted[0], wanted[1], text, member_of(user)) \
+            if wanted else None
     return user
 
 

@@ -250,7 +250,8 @@ class ScopePrefetch(NamedTuple):
     thanked: set[int]
 
 
-def scope_prefetch_request(reader_id: Hashable, query: Mapping[str, str]) -> tuple[tuple, Any, tuple[str, list]] | None:
+def scope_prefetch_request(reader_id: Hashable, query: Mapping[str, str]
+                           ) -> tuple[tuple, Any, tuple[str, list]] | None:
     """For a request of a kept first page (from its raw query string, before any validation): its page cache reader,
     the page last served to them, and the SQL expression over a member row `m` that reads their scope and their
     thanks among that page (page_sql.scope_versions_of, for accounts.queries.token_lookup). None otherwise: the
