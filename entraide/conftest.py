@@ -13,7 +13,9 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    # Rate-limit counters, the neighbourhood index and feed pages live in process memory; tests must not share them.
+    # Rate-limit counters, the neighbourhood index, feed pages and readers live in process memory; tests must not
+    # share them.
+    from entraide.core.changes import listener
     from entraide.feed import page_cache
 
     cache.clear()
@@ -22,6 +24,7 @@ def _fresh_process_state():
     yield
     geo.invalidate_index()
     page_cache.clear()
+    listener.close()  # forgets the readers kept (feed/reader_cache.py); an open session would keep the test database
 
 
 @pytest.fixture(autouse=True)

@@ -224,6 +224,9 @@ ENTRAIDE_MAX_IMAGE_PIXELS = int(os.environ.get("ENTRAIDE_MAX_IMAGE_PIXELS", str(
 ENTRAIDE_ATOM_FEEDS = env_bool("ENTRAIDE_ATOM_FEEDS", False)
 # Memory for first feed pages in each server process, checked against the feed clocks (feed/page_cache.py); 0: off.
 ENTRAIDE_FEED_PAGE_CACHE_MB = float(os.environ.get("ENTRAIDE_FEED_PAGE_CACHE_MB", "64"))
+# PostgreSQL: each process keeps the feed's bearer-token readers and the feed clocks in memory, forgetting what changes
+# as PostgreSQL announces it (LISTEN/NOTIFY, feed/reader_cache.py). False: every feed request reads them instead.
+ENTRAIDE_READER_CACHE = env_bool("ENTRAIDE_READER_CACHE", True)
 
 # Mutual aid. Minutes the helpers asked have before the search widens, then again before the request goes to the
 # neighbourhood's informer: "urgent=15,normal=60,low=240".

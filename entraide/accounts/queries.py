@@ -42,9 +42,20 @@ def _token_statement() -> tuple[str, list, list, list]:
     return sql, converters, list(user_fields), list(member_fields)
 
 
+def _statement() -> tuple[str, list, list, list]:
+    statement = getattr(connection, "_entraide_token_statement", None)
+    if statement is None:
+        statement = connection._entraide_token_statement = _token_statement()
+    return statement
+
+
 def user_for_token(token: str):
     """The active user holding this bearer token, with `user.member` already loaded (None if it has no profile)."""
     return token_lookup(token)[0]
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def token_lookup(token: str, extra: tuple[str, list] | None = None) -> tuple[Any, Any]:
@@ -54,23 +65,35 @@ def token_lookup(token: str, extra: tuple[str, list] | None = None) -> tuple[Any
     it saves the caller a round trip to the database on requests whose next query depends on the member alone
     (the feed: its scope, feed/api.py). (None, None) when no active user holds the token.
     """
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    statement = getattr(connection, "_entraide_token_statement", None)
-    if statement is None:
-        statement = connection._entraide_token_statement = _token_statement()
-    sql, converters, user_fields, member_fields = statement
+    found = token_row(token_digest(token), extra)
+    if found is None:
+        return None, None
+    values, extra_value = found
+    mark_token_used(values)
+    return user_from_token_row(values), extra_value
+
+
+def token_row(digest: str, extra: tuple[str, list] | None = None) -> tuple[list, Any] | None:
+    """The row of the active token whose SHA-256 is `digest`: its values (token id, last use, the user's columns,
+    the member's), converted as the ORM would, and the value of `extra` (see token_lookup). One query."""
+    sql, converters, _user_fields, _member_fields = _statement()
     extra_sql, extra_params = extra if extra is not None else ("", [])
     with connection.cursor() as cursor:
         cursor.execute(sql.replace("{extra}", f", ({extra_sql})" if extra_sql else ""), [*extra_params, digest])
         row = cursor.fetchone()
     if row is None:
-        return None, None
+        return None
     extra_value = row[-1] if extra_sql else None
-    values = list(row)
+    values = list(row[:-1] if extra_sql else row)
     for position, chain, col in converters:
         for converter in chain:
             values[position] = converter(values[position], col, connection)
-    token_id, last_used_at = values[0], values[1]
+    return values, extra_value
+
+
+def user_from_token_row(values: list):
+    """New user and member instances (`user.member`, or None without a profile) from token_row's values."""
+    _sql, _converters, user_fields, member_fields = _statement()
     user_values = values[2:2 + len(user_fields)]
     member_values = values[2 + len(user_fields):2 + len(user_fields) + len(member_fields)]
     user = get_user_model().from_db(connection.alias, [f.attname for f in user_fields], user_values)
@@ -80,13 +103,25 @@ def token_lookup(token: str, extra: tuple[str, list] | None = None) -> tuple[Any
         Member.user.field.remote_field.set_cached_value(user, member)
     else:
         Member.user.field.remote_field.set_cached_value(user, None)  # `user.member` raises without a query
+    return user
+
+
+def token_row_ids(values: list) -> tuple[int, int | None]:
+    """(user id, member id or None) of token_row's values."""
+    _sql, _converters, user_fields, _member_fields = _statement()
+    return values[2], values[2 + len(user_fields)]
+
+
+def mark_token_used(values: list) -> None:
+    """Record when the token was last used, at most once in 5 minutes (and in `values`, which a cache may keep)."""
     now = timezone.now()
+    token_id, last_used_at = values[0], values[1]
     if last_used_at is None or (now - last_used_at).total_seconds() > 300:
         with connection.cursor() as cursor:  # bookkeeping: a crash may lose it, nobody would miss it
             cursor.execute(unhurried(f"UPDATE {ApiToken._meta.db_table} SET last_used_at = %s "
                                      "WHERE id = %s AND EXISTS (SELECT 1 FROM unhurried)"),
                            [connection.ops.adapt_datetimefield_value(now), token_id])
-    return user, extra_value
+        values[1] = now
 
 
 def member_of(user) -> Member | None:

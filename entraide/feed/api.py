@@ -13,11 +13,11 @@ from ninja.files import UploadedFile
 from ninja.security import SessionAuth
 
 from entraide.accounts.models import Member
-from entraide.accounts.queries import member_of, token_lookup
+from entraide.accounts.queries import member_of
 from entraide.core.api import BearerAuth, ErrorOut, member_auth
 from entraide.core.errors import EntraideError
 
-from . import actions, feed_json, queries
+from . import actions, feed_json, queries, reader_cache
 from .models import Audience, Category
 
 router = Router(tags=["feed"])
@@ -172,15 +172,15 @@ def _member(request) -> Member:
 
 
 def _feed_token_lookup(request, token: str):
-    """The token's user, with the reader's scope and thanks read in the same query (queries.scope_prefetch_request):
-    the feed is the busiest request, and on PostgreSQL each query is a round trip to another process."""
+    """The token's user, with the reader's scope and thanks read in the same query (queries.scope_prefetch_request),
+    or kept from an earlier request (reader_cache.py): the feed is the busiest request, and on PostgreSQL each query
+    is a round trip to another process."""
     reader_id = hashlib.sha256(token.encode()).digest()  # whom the page cache remembers, not the token itself
     wanted = queries.scope_prefetch_request(reader_id, request.GET)
-    user, text = token_lookup(token, wanted[2] if wanted else None)
+    user, prefetch = reader_cache.feed_reader(reader_id.hex(), wanted)
     if user is not None:
         request.feed_reader_id = reader_id
-        request.feed_prefetch = queries.scope_prefetched(wanted[0], wanted[1], text, member_of(user)) \
-            if wanted else None
+        request.feed_prefetch = prefetch
     return user
 
 

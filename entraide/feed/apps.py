@@ -20,8 +20,15 @@ def _create_clock_triggers(sender, using, **kwargs) -> None:
     from .clock import create_triggers
 
     connection = connections[using]
-    if "feed_feedclock" in connection.introspection.table_names():  # migrated back before 0006: no clock
+    tables = connection.introspection.table_names()
+    if "feed_feedclock" in tables:  # migrated back before 0006: no clock
         create_triggers(connection)
+    if connection.vendor == "postgresql":  # what reader_cache.py keeps: its changes announced
+        from .reader_cache import drop_statements, trigger_statements
+
+        with connection.cursor() as cursor:
+            for sql in trigger_statements() if "feed_feedclock" in tables else drop_statements():
+                cursor.execute(sql)
 
 
 class FeedConfig(AppConfig):

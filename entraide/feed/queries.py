@@ -10,7 +10,7 @@ import binascii
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Hashable, Mapping, NamedTuple
+from typing import Any, Callable, Hashable, Mapping, NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -248,6 +248,13 @@ class ScopePrefetch(NamedTuple):
     last: tuple[Hashable, Any] | None  # page_cache.last_page(reader) then: the page whose thanks were read
     readable: list[tuple[int, int]]  # scope_versions
     thanked: set[int]
+    # Told the reader's thanks among a page's posts when feed_rows reads them (feed/reader_cache.py keeps them).
+    remember: Callable[[list[int], set[int]], None] | None = None
+
+
+def post_ids_of(last: tuple[Hashable, Any] | None) -> list[int]:
+    """The posts of a page as page_cache.last_page gives it (None: no page)."""
+    return _post_ids(*last[1]) if last else []
 
 
 def scope_prefetch_request(reader_id: Hashable, query: Mapping[str, str]
@@ -265,7 +272,7 @@ def scope_prefetch_request(reader_id: Hashable, query: Mapping[str, str]
         return None
     reader = (reader_id, query.get("scope") or "all", query.get("category") or None)
     last = page_cache.last_page(reader)
-    return reader, last, scope_versions_of("m.id", "m.neighbourhood_id", _post_ids(*last[1]) if last else None)
+    return reader, last, scope_versions_of("m.id", "m.neighbourhood_id", post_ids_of(last) or None)
 
 
 def scope_prefetched(reader: tuple, last: Any, text: str | None, member) -> ScopePrefetch:
@@ -304,8 +311,10 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
     kept = page_cache.usable() and before is None and limit == DEFAULT_PAGE and page_filter == PageFilter(
         category=page_filter.category)
     reader = (member_id if reader_id is None else reader_id, scope, page_filter.category)
+    remember = None
     if kept and prefetched is not None and (prefetched.member_id, prefetched.reader) == (member_id, reader):
-        last, readable, thanked = prefetched.last, prefetched.readable, prefetched.thanked
+        last, readable, thanked, remember = prefetched.last, prefetched.readable, prefetched.thanked, \
+            prefetched.remember
     else:
         last = page_cache.last_page(reader) if kept else None  # (key, page): its posts' thanks come with the scope
         readable, thanked = scope_versions(member, _post_ids(*last[1]) if last else None)
@@ -322,11 +331,15 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
         pinned, stream = cached
         if last is None or last[1] is not cached:
             thanked = thanked_among(member_id, _post_ids(pinned, stream))
+            if remember is not None:
+                remember(_post_ids(pinned, stream), thanked)
     else:
         pinned, stream, thanked = page_rows(home[0], list(key[1]), page_filter, limit=limit + 1,
                                             pinned_limit=MAX_PINNED, member_id=member_id)
         if kept:
             page_cache.put(key, versions, (pinned, stream), _page_bytes(pinned + stream))
+            if remember is not None:
+                remember(_post_ids(pinned, stream), thanked)
     if kept:
         page_cache.served(reader, key)
     next_cursor = encode_cursor(created_at_of(stream[limit - 1]), stream[limit - 1][0]) \

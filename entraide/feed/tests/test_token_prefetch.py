@@ -1,7 +1,8 @@
 """`GET /api/v1/feed` with a token reads the reader's scope in the token's own query on PostgreSQL (feed/api.py,
 queries.py scope_prefetch_request): what it saves is a round trip, never a check. On SQLite the two queries stay (a
 query is no round trip there); every behaviour below holds on both. Transactional, as test_page_cache.py: the page
-cache is off inside a transaction.
+cache is off inside a transaction. The readers kept in memory on PostgreSQL (reader_cache.py, test_reader_cache.py)
+are off here: these tests are about the query that fills them.
 """
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ from .test_api import Api, error
 from .test_page_cache import page_queries, per_cached_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def reader_cache_off(settings):
+    settings.ENTRAIDE_READER_CACHE = False
 
 
 @pytest.fixture(autouse=True)
