@@ -226,7 +226,8 @@ ENTRAIDE_ATOM_FEEDS = env_bool("ENTRAIDE_ATOM_FEEDS", False)
 ENTRAIDE_FEED_PAGE_CACHE_MB = float(os.environ.get("ENTRAIDE_FEED_PAGE_CACHE_MB", "64"))
 # PostgreSQL: each process keeps the feed's bearer-token readers and the feed clocks in memory, forgetting what changes
 # as PostgreSQL announces it (LISTEN/NOTIFY, feed/reader_cache.py). False: every feed request reads them instead.
-ENTRAIDE_READER_CACHE = env_bool("ENTRAIDE_READER_CACHE", True)
+# Off by default behind a pooler in transaction mode (ENTRAIDE_PG_PREPARED=false), through which LISTEN hears nothing.
+ENTRAIDE_READER_CACHE = env_bool("ENTRAIDE_READER_CACHE", env_bool("ENTRAIDE_PG_PREPARED", True))
 
 # Mutual aid. Minutes the helpers asked have before the search widens, then again before the request goes to the
 # neighbourhood's informer: "urgent=15,normal=60,low=240".

@@ -20,6 +20,7 @@ every change to a row any of it was read from; each request first applies what h
 | places_neighbourhood_nearby | any change (per statement) | `*` | everything |
 | any of these | truncate | `*` | everything |
 | feed_feedclock | insert, update | `n:<neighbourhood>:<version>` | nothing: sets the clock |
+| feed_feedclock | delete (a clock that starts again lower) | `*` | everything |
 
 What it costs in freshness: a change is heard when its notification arrives, normally within a millisecond of its
 commit; a request in between answers as of just before the commit, as one that read the database just before it
@@ -28,6 +29,7 @@ ENTRAIDE_READER_CACHE is off; and everything is forgotten whenever the listener 
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +55,8 @@ _TRIGGERS = [  # (name, table, events, payloads, per statement)
     ("thanks", "feed_thanks", "INSERT OR UPDATE OR DELETE", ["'m:' || OLD.member_id", "'m:' || NEW.member_id"],
      False),
     ("adjacency", "places_neighbourhood_nearby", "INSERT OR UPDATE OR DELETE", ["'*'"], True),
-    ("clock", "feed_feedclock", "INSERT OR UPDATE", ["'n:' || NEW.neighbourhood_id || ':' || NEW.version"], False),
+    ("clock", "feed_feedclock", "INSERT OR UPDATE OR DELETE",
+     ["'n:' || NEW.neighbourhood_id || ':' || NEW.version", "CASE WHEN TG_OP = 'DELETE' THEN '*' END"], False),
 ]
 _TRUNCATED = ["accounts_apitoken", "auth_user", "accounts_member", "accounts_member_reads_nearby", "feed_thanks",
               "places_neighbourhood_nearby", "feed_feedclock"]
@@ -99,8 +102,12 @@ def _forget(digests) -> None:
     for digest in list(digests):
         reader = _readers.pop(digest, None)
         if reader is not None:
-            _by_user.get(reader.user_id, set()).discard(digest)
-            _by_member.get(reader.member_id, set()).discard(digest)
+            for index, key in ((_by_user, reader.user_id), (_by_member, reader.member_id)):
+                kept = index.get(key)
+                if kept is not None:
+                    kept.discard(digest)
+                    if not kept:
+                        del index[key]
 
 
 def _forget_all() -> None:
@@ -132,7 +139,16 @@ def _on_payloads(payloads: list[str]) -> None:
                 continue
 
 
+def _after_fork() -> None:
+    global _lock
+    _lock = threading.RLock()  # another thread may have held it at the fork
+    _forget_all()
+
+
 listener.subscribe(_on_payloads, _forget_all)
+listener.require_triggers([name for name, *_rest in _TRIGGERS] + [f"truncate_{table}" for table in _TRUNCATED])
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def active() -> int | None:
@@ -164,7 +180,7 @@ def _keep(mark: int, digest: str, values: list, readable: list[tuple[int, int]],
         if mark != _forgotten or member_id is None:  # something changed since the query read it
             return
         if len(_readers) >= MAX_READERS:
-            _forget(list(_readers))
+            _readers.clear(), _by_user.clear(), _by_member.clear()
         _readers[digest] = _Reader(values, user_id, member_id, tuple(n for n, _v in readable), frozenset(checked),
                                    frozenset(thanked))
         _by_user.setdefault(user_id, set()).add(digest)

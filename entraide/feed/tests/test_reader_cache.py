@@ -8,6 +8,8 @@ Transactional: notifications are sent at commit only, and the page cache is off 
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -18,7 +20,7 @@ from entraide.accounts.factories import MemberFactory
 from entraide.accounts.models import ApiToken, Member
 from entraide.core.changes import listener
 from entraide.feed import actions, reader_cache
-from entraide.feed.models import Thanks
+from entraide.feed.models import FeedClock, Thanks
 from entraide.places.models import Neighbourhood
 
 from .test_api import Api, error
@@ -136,11 +138,15 @@ def test_a_lost_listener_makes_every_read_query_again_until_it_listens_again(ali
     api = Api(bob)
     items(api), items(api)
     monkeypatch.delattr(listener, "in_step")  # no barrier: the plain poll of every request
-    with connection.cursor() as cursor:  # as a restart of PostgreSQL would
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    assert reader_cache._readers
+    with connection.cursor() as cursor:  # as a restart of PostgreSQL would (waiting until the session has ended)
+        cursor.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                        "WHERE application_name = 'entraide listener' AND datname = current_database()")
+        assert cursor.fetchall() == [(True,)]
     ApiToken.objects.filter(user=bob.user).delete()  # unheard: nobody listens
     error(api.get("/feed"), 401, "not_authenticated")  # read from the database, not from memory
+    assert reader_cache._readers == {}  # forgotten when the session's end was seen
+    assert listener.sync()  # listening again (the thread reconnects)
     second = Api(bob)
     assert items(second) == [(post.id, False)]  # listening again: kept anew
     assert read(second) == ([(post.id, False)], 0, 0)
@@ -205,3 +211,59 @@ def test_a_query_read_before_a_change_was_heard_is_not_kept(alice, bob, monkeypa
 def test_payloads_that_are_not_its_own_are_ignored():
     reader_cache._on_payloads(["", "n:x:1", "u:", "m:abc", "hello", "sync:123"])
     assert reader_cache._readers == {}
+
+
+def eventually(condition, seconds: float = 5.0) -> bool:
+    """Whether `condition()` holds within `seconds` (for what the listener's thread does on its own)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_the_listeners_thread_hears_changes_while_no_request_comes(alice, bob):
+    api = Api(bob)
+    items(api), items(api)
+    assert reader_cache._readers
+    ApiToken.objects.filter(user=bob.user).delete()
+    assert eventually(lambda: reader_cache._readers == {})  # no request: the thread read the notification
+
+
+def test_a_session_that_stopped_listening_is_noticed_and_everything_forgotten(alice, bob):
+    api = Api(bob)
+    items(api), items(api)
+    with listener._lock:
+        listener._conn.execute("UNLISTEN *")  # as a pooler handing the session's questions to another would look
+    assert eventually(lambda: reader_cache._readers == {})  # the heartbeat asked, and the listener started again
+    assert listener.sync()
+
+
+def test_a_deleted_clock_makes_the_process_forget_every_clock(alice, bob, home):
+    actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    api = Api(bob)
+    items(api), items(api)
+    assert reader_cache._clocks
+    FeedClock.objects.filter(neighbourhood_id=home.id).delete()  # a version that may start again lower
+    listener.sync()
+    assert reader_cache._clocks == {} and reader_cache._readers == {}
+
+
+def test_without_its_triggers_the_process_does_not_listen(alice, bob, monkeypatch):
+    actions.do_create_post(alice, category="general", body="Qui a une échelle ?")
+    monkeypatch.delattr(listener, "in_step")  # the plain poll: a barrier would wait for a connection that never comes
+    listener.close()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER entraide_changes_thanks ON feed_thanks")
+    try:
+        api = Api(bob)
+        assert not listener.sync(timeout=1)  # it would never hear of thanks: it does not listen at all
+        items(api)
+        assert read(api)[1:] == (1, 0)  # the token's query every time
+    finally:
+        listener.close()
+        with connection.cursor() as cursor:
+            for sql in reader_cache.trigger_statements():
+                cursor.execute(sql)
+    assert listener.sync()
