@@ -369,7 +369,9 @@ def report(results: list[dict], args: argparse.Namespace) -> str:
             max(v["max"] for v in r["seed"]["in_process"]["feed_page_queries"].values()) <= 6
             and len({v["max"] for v in r["seed"]["in_process"]["feed_page_queries"].values()}) == 1,
             f"{r['seed']['in_process']['feed_page_queries']['20']['max']} (API request: "
-            f"{r['seed']['in_process']['api_feed_queries']['20']['max']} with the token lookup)")),
+            f"{r['seed']['in_process']['api_feed_queries']['20']['max']} with the token lookup"
+            + (f"; a reader's next read: {r['seed']['in_process']['api_feed_queries_again']['max']}"
+               if "api_feed_queries_again" in r["seed"]["in_process"] else "") + ")")),
     ]
     for label, fn in rows:
         cells = []

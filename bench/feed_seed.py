@@ -582,6 +582,19 @@ def measure_in_process(member_ids: list[int], tokens: list[str]) -> dict:
         out["api_feed_queries"][limit] = {"min": min(counts), "max": max(counts)}
         if limit == 20:
             out["api_feed_sql"] = [q["sql"][:300] for q in ctx.captured_queries]
+    # The same readers' first pages again: from memory on PostgreSQL once this process listens (reader_cache.py).
+    from entraide.core.changes import listener
+
+    listening = connection.vendor == "postgresql" and listener.sync()
+    for token in tokens[:20]:  # kept now that the process listens (connecting forgot what it kept before)
+        assert client.get("/api/v1/feed", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    counts = []
+    for token in tokens[:20]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/api/v1/feed", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 200, response.content[:300]
+        counts.append(len(ctx.captured_queries))
+    out["api_feed_queries_again"] = {"min": min(counts), "max": max(counts), "listening": listening}
     # Search: queries per request, hits, and the plan of the ranking query.
     counts, hits = [], []
     for k, term in enumerate(feed_text.SEARCH_TERMS):
