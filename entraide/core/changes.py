@@ -45,7 +45,6 @@ class Listener:
         self._lock = threading.Lock()
         self._conn = None
         self._socket: socket.socket | None = None  # a duplicate of the connection's, to wait on and to peek at
-        self._pid = os.getpid()
         self._pending: list[str] = []
         self._ended = False
         self._thread: threading.Thread | None = None
