@@ -22,6 +22,7 @@ from entraide.places.models import Neighbourhood
 from .home import Home, resolve_home
 from .models import ApiToken, InvitationCode, LetterCode, Member, VerificationMethod, VerificationState
 from .permissions import require_can_act
+from .queries import token_digest
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def do_issue_token(*, email: str, password: str, ip: str = "") -> str:
     if user is None or not user.is_active:
         raise EntraideError("invalid_credentials", _("Wrong email or password."), status=401)
     token = secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, key_hash=hashlib.sha256(token.encode()).hexdigest())
+    ApiToken.objects.create(user=user, key_hash=token_digest(token))
     return token
 
 

@@ -317,7 +317,7 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
             prefetched.remember
     else:
         last = page_cache.last_page(reader) if kept else None  # (key, page): its posts' thanks come with the scope
-        readable, thanked = scope_versions(member, _post_ids(*last[1]) if last else None)
+        readable, thanked = scope_versions(member, post_ids_of(last) or None)
     if not readable:
         return FeedRows([], set(), None)
     home = readable[0] if scope != "nearby" else (None, None)  # (id, version)
@@ -329,17 +329,17 @@ def feed_rows(member, *, scope: str = "all", category: str | None = None, tag: s
     cached = page_cache.get(key, versions) if kept else None
     if cached is not None:
         pinned, stream = cached
-        if last is None or last[1] is not cached:
+        thanks_read = last is None or last[1] is not cached
+        if thanks_read:
             thanked = thanked_among(member_id, _post_ids(pinned, stream))
-            if remember is not None:
-                remember(_post_ids(pinned, stream), thanked)
     else:
         pinned, stream, thanked = page_rows(home[0], list(key[1]), page_filter, limit=limit + 1,
                                             pinned_limit=MAX_PINNED, member_id=member_id)
+        thanks_read = True
         if kept:
             page_cache.put(key, versions, (pinned, stream), _page_bytes(pinned + stream))
-            if remember is not None:
-                remember(_post_ids(pinned, stream), thanked)
+    if thanks_read and remember is not None:  # only ever set on a kept page
+        remember(_post_ids(pinned, stream), thanked)
     if kept:
         page_cache.served(reader, key)
     next_cursor = encode_cursor(created_at_of(stream[limit - 1]), stream[limit - 1][0]) \

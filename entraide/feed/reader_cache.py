@@ -60,24 +60,16 @@ _TRIGGERS = [  # (name, table, events, payloads, per statement)
 ]
 _TRUNCATED = ["accounts_apitoken", "auth_user", "accounts_member", "accounts_member_reads_nearby", "feed_thanks",
               "places_neighbourhood_nearby", "feed_feedclock"]
+_ALL = _TRIGGERS + [(f"truncate_{table}", table, "TRUNCATE", ["'*'"], True) for table in _TRUNCATED]
 
 
 def trigger_statements() -> list[str]:
-    statements = []
-    for name, table, events, payloads, per_statement in _TRIGGERS:
-        statements += notify_trigger_sql(name, table, events, payloads, per_statement=per_statement)
-    for table in _TRUNCATED:
-        statements += notify_trigger_sql(f"truncate_{table}", table, "TRUNCATE", ["'*'"], per_statement=True)
-    return statements
+    return [sql for name, table, events, payloads, per_statement in _ALL
+            for sql in notify_trigger_sql(name, table, events, payloads, per_statement=per_statement)]
 
 
 def drop_statements() -> list[str]:
-    statements = []
-    for name, table, *_rest in _TRIGGERS:
-        statements += drop_trigger_sql(name, table)
-    for table in _TRUNCATED:
-        statements += drop_trigger_sql(f"truncate_{table}", table)
-    return statements
+    return [sql for name, table, *_rest in _ALL for sql in drop_trigger_sql(name, table)]
 
 
 @dataclass
@@ -146,7 +138,7 @@ def _after_fork() -> None:
 
 
 listener.subscribe(_on_payloads, _forget_all)
-listener.require_triggers([name for name, *_rest in _TRIGGERS] + [f"truncate_{table}" for table in _TRUNCATED])
+listener.require_triggers([name for name, *_rest in _ALL])
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
